@@ -1,0 +1,46 @@
+"""Compat fixes that make upstream data2vec run on Python 3.11+/torch 2.x/omegaconf 2.3.
+
+Each fix is one small named function, applied once, in order, by :func:`apply_all` when ``d2v_ext``
+is imported. ``D2V_EXT_COMPAT_SKIP=name1,name2`` leaves named fixes out: the tests use it to show
+that each fix is needed (the failure it fixes comes back without it).
+"""
+import logging
+import os
+
+from .class_defaults import materialize_class_defaults
+from .examples_alias import alias_examples_namespace
+from .fused_kernels import log_fused_kernels
+from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
+from .upstream import register_upstream_data2vec
+
+logger = logging.getLogger(__name__)
+
+# Order matters: upstream modules can only be imported once the import-time fixes are in place.
+FIXES = [
+    alias_examples_namespace,
+    materialize_class_defaults,
+    register_upstream_data2vec,
+    text_encoder_target_model_attr,
+    restore_text_teacher_on_resume,
+    log_fused_kernels,
+]
+_applied = []
+
+
+def skipped_fixes():
+    return {s.strip() for s in os.environ.get("D2V_EXT_COMPAT_SKIP", "").split(",") if s.strip()}
+
+
+def apply_all():
+    """Apply every fix not listed in ``D2V_EXT_COMPAT_SKIP``; safe to call more than once."""
+    skip = skipped_fixes()
+    unknown = skip - {f.__name__ for f in FIXES}
+    if unknown:
+        raise ValueError(f"D2V_EXT_COMPAT_SKIP names unknown fixes {sorted(unknown)}; "
+                         f"known: {[f.__name__ for f in FIXES]}")
+    for fix in FIXES:
+        if fix.__name__ in skip or fix in _applied:
+            continue
+        fix()
+        _applied.append(fix)
+    return list(_applied)

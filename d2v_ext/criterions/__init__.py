@@ -1,0 +1,1 @@
+"""d2v_ext criterions (registration-only package; see ARCHITECTURE.md)."""

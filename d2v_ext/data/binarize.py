@@ -1,0 +1,22 @@
+"""Binarize BPE-id text with fairseq's own preprocessing (dictionary + indexed dataset)."""
+import os
+
+
+def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, workers=1):
+    """Run ``fairseq-preprocess --only-source`` in-process; writes dict.txt, train.{bin,idx}, ...
+
+    ``srcdict`` reuses an existing dictionary (e.g. the one of a checkpoint being fine-tuned).
+    """
+    from fairseq import options
+    from fairseq_cli.preprocess import main as preprocess_main
+
+    argv = ["--only-source", "--trainpref", trainpref, "--destdir", destdir,
+            "--workers", str(workers), "--dataset-impl", "mmap"]
+    if validpref:
+        argv += ["--validpref", validpref]
+    if srcdict:
+        if not os.path.isfile(srcdict):
+            raise FileNotFoundError(f"--srcdict {srcdict} does not exist")
+        argv += ["--srcdict", srcdict]
+    preprocess_main(options.get_preprocessing_parser().parse_args(argv))
+    return os.path.join(destdir, "dict.txt")

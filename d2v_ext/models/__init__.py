@@ -1,0 +1,1 @@
+"""d2v_ext models (registration-only package; see ARCHITECTURE.md)."""

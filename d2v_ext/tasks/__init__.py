@@ -1,0 +1,1 @@
+"""d2v_ext tasks (registration-only package; see ARCHITECTURE.md)."""

@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""Raw text files -> fairseq binarized dataset for data2vec text pretraining (masked_lm task).
+
+Documents are separated by blank lines (``--one-doc-per-line`` makes every line a document, e.g.
+for sentence lists). Text is GPT-2 byte-level BPE encoded from LOCAL encoder.json/vocab.bpe files,
+in parallel workers, then binarized with fairseq's own dictionary builder and binarizer.
+
+Example:
+  python scripts/prepare_text.py ../shared/data/text/botchan.txt --out data-bin/botchan
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from d2v_ext.data.binarize import binarize_monolingual  # noqa: E402
+from d2v_ext.data.bpe import TextInputError, encode_lines, read_text_lines  # noqa: E402
+from d2v_ext.paths import default_gpt2_bpe_files  # noqa: E402
+
+
+def parse_args(argv=None):
+    enc, voc = default_gpt2_bpe_files()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", help="UTF-8 text files (training split)")
+    p.add_argument("--out", required=True, help="output folder (dict.txt, train.bin/idx, valid.bin/idx)")
+    p.add_argument("--valid", nargs="*", default=None,
+                   help="UTF-8 text files for the valid split; if omitted, every --valid-every-th "
+                        "non-empty line of the inputs is held out")
+    p.add_argument("--valid-every", type=int, default=20,
+                   help="hold out every K-th non-empty input line as validation (default 20 = 5%%)")
+    p.add_argument("--one-doc-per-line", action="store_true",
+                   help="treat every line as its own document (sentence lists such as SST-2)")
+    p.add_argument("--srcdict", default=None,
+                   help="reuse this fairseq dict.txt (e.g. a checkpoint's) instead of building one")
+    p.add_argument("--bpe-encoder", default=enc, help="GPT-2 encoder.json (default: bundled copy)")
+    p.add_argument("--bpe-vocab", default=voc, help="GPT-2 vocab.bpe (default: bundled copy)")
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="parallel workers")
+    p.add_argument("--keep-bpe", action="store_true", help="keep the intermediate *.bpe text files")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def _document_lines(paths, one_doc_per_line, progress):
+    """Yield lines with blank lines marking document boundaries; checks every file has text."""
+    for path in paths:
+        n = 0
+        for line in read_text_lines(path, progress):
+            if line.strip():
+                n += 1
+                yield line
+                if one_doc_per_line:
+                    yield ""
+            else:
+                yield ""
+        if n == 0:
+            raise TextInputError(f"{path}: no text (the file is empty or has only blank lines)")
+        yield ""  # a file always ends a document
+
+
+def _split(lines, held_out_every):
+    """Route lines to ('train'|'valid', line). Blank lines (doc boundaries) go to both."""
+    k = 0
+    for line in lines:
+        if not line:
+            yield "both", line
+            continue
+        k += 1
+        yield ("valid" if held_out_every and k % held_out_every == 0 else "train"), line
+
+
+def encode_to_files(tagged, args, files):
+    """Encode ``(split, line)`` pairs in parallel and write each split's BPE-id file.
+
+    Blank lines are document boundaries; repeated ones collapse to one. Returns tokens per split.
+    """
+    counts = {"train": 0, "valid": 0}
+    last_blank = {"train": True, "valid": True}
+    for tag, ids in encode_lines(tagged, args.bpe_encoder, args.bpe_vocab, workers=args.workers):
+        for split in (("train", "valid") if tag == "both" else (tag,)):
+            if split not in files:
+                continue
+            if not ids:
+                if not last_blank[split]:
+                    files[split].write("\n")
+            else:
+                files[split].write(ids + "\n")
+                counts[split] += ids.count(" ") + 1
+            last_blank[split] = not ids
+    return counts
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from tqdm import tqdm
+
+    inputs = args.inputs + (args.valid or [])
+    total = sum(os.path.getsize(p) for p in inputs if os.path.isfile(p))
+    tmp = tempfile.mkdtemp(prefix=".prepare_text.", dir=os.path.dirname(os.path.abspath(args.out)) or ".")
+    try:
+        with tqdm(total=total, unit="B", unit_scale=True, desc="bpe", disable=args.quiet) as bar:
+            paths = {s: os.path.join(tmp, f"{s}.bpe") for s in ("train", "valid")}
+            with open(paths["train"], "w") as tr, open(paths["valid"], "w") as va:
+                if args.valid:
+                    train_tagged = (("train", l) for l in _document_lines(args.inputs, args.one_doc_per_line, bar))
+                    counts = encode_to_files(train_tagged, args, {"train": tr})
+                    valid_tagged = (("valid", l) for l in _document_lines(args.valid, args.one_doc_per_line, bar))
+                    counts["valid"] = encode_to_files(valid_tagged, args, {"valid": va})["valid"]
+                else:
+                    lines = _document_lines(args.inputs, args.one_doc_per_line, bar)
+                    counts = encode_to_files(_split(lines, args.valid_every), args, {"train": tr, "valid": va})
+        if counts["valid"] == 0:
+            raise TextInputError("the valid split is empty: give --valid files or more input text")
+        out_tmp = os.path.join(tmp, "bin")
+        binarize_monolingual(out_tmp, paths["train"], paths["valid"], args.srcdict, args.workers)
+        if args.keep_bpe:
+            for p in paths.values():
+                shutil.copy(p, out_tmp)
+        os.makedirs(args.out, exist_ok=True)
+        for name in os.listdir(out_tmp):
+            os.replace(os.path.join(out_tmp, name), os.path.join(args.out, name))
+    except (TextInputError, FileNotFoundError, ValueError) as e:
+        print(f"prepare_text.py: error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"prepare_text.py: wrote {args.out} (BPE tokens: train {counts['train']:,}, "
+          f"valid {counts['valid']:,})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

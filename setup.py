@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="d2v_ext",
+    version="0.1.0",
+    description="fairseq plugin: upstream data2vec on today's stack, plus the paper's evaluations",
+    packages=find_packages(include=["d2v_ext", "d2v_ext.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        "fairseq-fixed==0.12.3.1",
+        "torch==2.11.0",
+        "omegaconf==2.3.0",
+        "hydra-core==1.3.2",
+        "timm==1.0.31",
+        "sacrebleu",
+        "sentencepiece",
+        "scikit-learn",
+        "scipy",
+        "tensorboardX",
+        "matplotlib",
+        "tqdm",
+    ],
+    extras_require={"test": ["pytest", "pytest-xdist"]},
+)
