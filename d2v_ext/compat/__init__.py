@@ -9,8 +9,11 @@ import os
 
 from .class_defaults import materialize_class_defaults
 from .examples_alias import alias_examples_namespace
+from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
+from .numpy_aliases import numpy_removed_aliases
 from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
+from .vision_debug_prints import silence_vision_debug_prints
 from .upstream import register_upstream_data2vec
 
 logger = logging.getLogger(__name__)
@@ -22,6 +25,9 @@ FIXES = [
     register_upstream_data2vec,
     text_encoder_target_model_attr,
     restore_text_teacher_on_resume,
+    numpy_removed_aliases,
+    silence_vision_debug_prints,
+    torch_fused_adam_fallback,
     log_fused_kernels,
 ]
 _applied = []

@@ -1,34 +1,38 @@
-"""Which fused kernels are in use: apex's when importable, else torch's native paths."""
-import importlib.util
+"""Which fused kernels are in use: apex's when importable, else torch's native fused paths."""
+import importlib
 import logging
 
 logger = logging.getLogger("d2v_ext")
 
 
 def fused_kernel_report():
-    """Return a dict naming the LayerNorm and Adam implementations fairseq will use here."""
-    has_apex_ln = importlib.util.find_spec("apex") is not None and _importable("apex.normalization")
-    has_apex_adam = _importable("apex.optimizers")
+    """Name the LayerNorm and Adam implementations fairseq will use on this machine."""
     import torch
+    import fairseq.modules.layer_norm as fairseq_ln
+    import fairseq.optim.adam as fairseq_adam
 
     cuda = torch.cuda.is_available()
-    return {
-        "layer_norm": "apex FusedLayerNorm" if has_apex_ln and cuda else "torch.nn.LayerNorm",
-        "adam": "apex FusedAdam" if has_apex_adam and cuda else
-                ("torch Adam(fused=True)" if cuda else "torch Adam (CPU)"),
-        "cuda": cuda,
-    }
+    adam_cls = fairseq_adam.get_fused_adam_class()
+    if not cuda:
+        adam = "fairseq Adam (CPU loop; fused kernels need CUDA)"
+    elif adam_cls is None:
+        adam = "fairseq Adam (python loop)"
+    else:
+        adam = f"{adam_cls.__module__.split('.')[0]} {adam_cls.__name__}"
+    ln = "apex FusedLayerNorm" if (fairseq_ln.has_fused_layernorm and cuda) else "torch LayerNorm"
+    return {"layer_norm": ln, "adam": adam, "cuda": cuda, "apex": _importable("apex")}
 
 
 def _importable(name):
     try:
         importlib.import_module(name)
         return True
-    except Exception:  # apex installs can be broken in many ways; any failure means "not usable"
+    except Exception:  # broken apex builds fail in many ways; any failure means "not usable"
         return False
 
 
 def log_fused_kernels():
     """Log one start-up line saying which fused kernels are in use."""
     r = fused_kernel_report()
-    logger.info(f"d2v_ext fused kernels: layer_norm={r['layer_norm']}, adam={r['adam']}, cuda={r['cuda']}")
+    logger.info(f"d2v_ext kernels: layer_norm={r['layer_norm']}, adam={r['adam']}, "
+                f"apex={'yes' if r['apex'] else 'no'}, cuda={r['cuda']}")

@@ -1,0 +1,45 @@
+"""Tiny upstream data2vec models built in-process (no data, no training) for compat tests."""
+from types import SimpleNamespace
+
+from omegaconf import OmegaConf
+
+
+def tiny_dictionary(words="the a of and to in is it".split()):
+    from fairseq.data import Dictionary
+
+    d = Dictionary()
+    for w in words:
+        d.add_symbol(w)
+    d.add_symbol("<mask>")
+    return d
+
+
+def tiny_text_v1_cfg():
+    from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextConfig
+
+    cfg = OmegaConf.structured(Data2VecTextConfig)
+    cfg.max_positions, cfg.ema_anneal_end_step, cfg.loss_scale = 32, 10, 1.0
+    cfg.average_top_k_layers, cfg.layer_norm_target_layer = 2, True
+    t = cfg.transformer
+    t.max_source_positions, t.activation_fn, t.layernorm_embedding = 32, "gelu", True
+    t.encoder.embed_dim, t.encoder.ffn_embed_dim, t.encoder.layers = 32, 64, 2
+    t.encoder.attention_heads, t.encoder.learned_pos = 2, True
+    return cfg
+
+
+def tiny_text_v1_model():
+    from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextModel
+
+    task = SimpleNamespace(source_dictionary=tiny_dictionary(), cfg=SimpleNamespace(data=""))
+    return Data2VecTextModel.build_model(tiny_text_v1_cfg(), task)
+
+
+def tiny_vision_v1_model():
+    from fairseq.examples.data2vec.models.data2vec_vision import (
+        Data2VecVisionConfig, Data2VecVisionModel)
+
+    cfg = OmegaConf.structured(Data2VecVisionConfig)
+    cfg.image_size, cfg.patch_size, cfg.depth, cfg.embed_dim, cfg.num_heads = 32, 8, 2, 32, 2
+    cfg.num_mask_patches, cfg.min_mask_patches_per_block = 6, 2
+    cfg.max_mask_patches_per_block, cfg.ema_anneal_end_step, cfg.average_top_k_layers = 16, 10, 2
+    return Data2VecVisionModel(cfg)

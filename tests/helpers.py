@@ -1,0 +1,60 @@
+"""Shared test helpers: bundled data, fairseq-hydra-train subprocess runs and their json logs."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from d2v_ext.paths import PROJECT_ROOT, shared_data_dir
+
+DATA = shared_data_dir()
+PLUGIN = PROJECT_ROOT / "d2v_ext"
+PRETRAIN_CONFIGS = PROJECT_ROOT / "config" / "pretraining"
+BIN = Path(sys.executable).parent
+
+
+def require_data(*parts) -> Path:
+    p = DATA.joinpath(*parts)
+    assert p.exists(), f"bundled data missing: {p} (set D2V_EXT_DATA to the shared/data folder)"
+    return p
+
+
+def hydra_train(config_dir, config_name, run_dir, *overrides, timeout=600):
+    """Run fairseq-hydra-train with the plugin; return (returncode, combined log text)."""
+    run_dir = Path(run_dir)
+    cmd = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(config_dir), "--config-name",
+           config_name, f"common.user_dir={PLUGIN}", f"hydra.run.dir={run_dir}",
+           f"checkpoint.save_dir={run_dir / 'ckpt'}", *overrides]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True, timeout=timeout)
+    out = p.stdout + p.stderr
+    (run_dir / "console.log").write_text(out)
+    return p.returncode, out
+
+
+def json_records(log_text, tag="train_inner"):
+    """The json dicts fairseq logged under ``[tag]`` (log_format: json), values as floats."""
+    recs = []
+    for line in log_text.splitlines():
+        if f"[{tag}][INFO] - {{" in line:
+            d = json.loads(line.split(" - ", 1)[1])
+            recs.append({k: _num(v) for k, v in d.items()})
+    return recs
+
+
+def _num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def run_python(code, skip_fixes=None, timeout=300):
+    """Run ``code`` in a fresh interpreter (optionally with compat fixes skipped)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if skip_fixes:
+        env["D2V_EXT_COMPAT_SKIP"] = ",".join(skip_fixes)
+    p = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
