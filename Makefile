@@ -5,6 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.d2v_ext-installed
 PIP    := $(BIN)/python -m pip
+SHELL  := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip.conf here lists local mirrors that may be absent; their per-package warnings are noise.
+QUIET_PIP := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
 # Pins, and why:
 # - torch/torchvision/torchaudio: the exact trio of the GPU machines' image; torchvision only works
@@ -25,10 +29,11 @@ setup: $(STAMP)
 
 $(STAMP): setup.py Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(TORCH_PINS) $(BUILD_DEPS)
-	$(PIP) install -q --no-build-isolation $(FAIRSEQ_PIN)
-	$(PIP) install -q -e ".[test]"
+	@echo "[make] setting up .venv (first time: ~4 min, ~5 GB)"
+	$(PIP) install -q --upgrade pip $(QUIET_PIP)
+	$(PIP) install -q $(TORCH_PINS) $(BUILD_DEPS) $(QUIET_PIP)
+	$(PIP) install -q --no-build-isolation $(FAIRSEQ_PIN) $(QUIET_PIP)
+	$(PIP) install -q -e ".[test]" $(QUIET_PIP)
 	@touch $@
 	@echo "[make] .venv ready"
 

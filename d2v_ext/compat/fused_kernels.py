@@ -17,8 +17,10 @@ def fused_kernel_report():
         adam = "fairseq Adam (CPU loop; fused kernels need CUDA)"
     elif adam_cls is None:
         adam = "fairseq Adam (python loop)"
+    elif adam_cls.__name__ == "TorchFusedAdamW":
+        adam = "torch AdamW(fused=True)"
     else:
-        adam = f"{adam_cls.__module__.split('.')[0]} {adam_cls.__name__}"
+        adam = f"apex {adam_cls.__name__}"
     ln = "apex FusedLayerNorm" if (fairseq_ln.has_fused_layernorm and cuda) else "torch LayerNorm"
     return {"layer_norm": ln, "adam": adam, "cuda": cuda, "apex": _importable("apex")}
 
