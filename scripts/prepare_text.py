@@ -10,14 +10,13 @@ Example:
 """
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from d2v_ext.data.binarize import binarize_monolingual  # noqa: E402
 from d2v_ext.data.bpe import TextInputError, encode_lines, read_text_lines  # noqa: E402
+from d2v_ext.data.output_dir import staged_output  # noqa: E402
 from d2v_ext.paths import default_gpt2_bpe_files  # noqa: E402
 
 
@@ -92,40 +91,39 @@ def encode_to_files(tagged, args, files):
     return counts
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def write_bpe_splits(args, tmp, total_bytes):
+    """BPE-encode the inputs into tmp/train.bpe and tmp/valid.bpe; return token counts."""
     from tqdm import tqdm
 
+    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc="bpe", disable=args.quiet) as bar, \
+            open(os.path.join(tmp, "train.bpe"), "w") as tr, open(os.path.join(tmp, "valid.bpe"), "w") as va:
+        if not args.valid:
+            lines = _document_lines(args.inputs, args.one_doc_per_line, bar)
+            return encode_to_files(_split(lines, args.valid_every), args, {"train": tr, "valid": va})
+        train = (("train", l) for l in _document_lines(args.inputs, args.one_doc_per_line, bar))
+        counts = encode_to_files(train, args, {"train": tr})
+        valid = (("valid", l) for l in _document_lines(args.valid, args.one_doc_per_line, bar))
+        counts["valid"] = encode_to_files(valid, args, {"valid": va})["valid"]
+        return counts
+
+
+def main(argv=None):
+    args = parse_args(argv)
     inputs = args.inputs + (args.valid or [])
     total = sum(os.path.getsize(p) for p in inputs if os.path.isfile(p))
-    tmp = tempfile.mkdtemp(prefix=".prepare_text.", dir=os.path.dirname(os.path.abspath(args.out)) or ".")
     try:
-        with tqdm(total=total, unit="B", unit_scale=True, desc="bpe", disable=args.quiet) as bar:
+        with staged_output(args.out) as tmp:
+            counts = write_bpe_splits(args, tmp, total)
+            if counts["valid"] == 0:
+                raise TextInputError("the valid split is empty: give --valid files or more input text")
             paths = {s: os.path.join(tmp, f"{s}.bpe") for s in ("train", "valid")}
-            with open(paths["train"], "w") as tr, open(paths["valid"], "w") as va:
-                if args.valid:
-                    train_tagged = (("train", l) for l in _document_lines(args.inputs, args.one_doc_per_line, bar))
-                    counts = encode_to_files(train_tagged, args, {"train": tr})
-                    valid_tagged = (("valid", l) for l in _document_lines(args.valid, args.one_doc_per_line, bar))
-                    counts["valid"] = encode_to_files(valid_tagged, args, {"valid": va})["valid"]
-                else:
-                    lines = _document_lines(args.inputs, args.one_doc_per_line, bar)
-                    counts = encode_to_files(_split(lines, args.valid_every), args, {"train": tr, "valid": va})
-        if counts["valid"] == 0:
-            raise TextInputError("the valid split is empty: give --valid files or more input text")
-        out_tmp = os.path.join(tmp, "bin")
-        binarize_monolingual(out_tmp, paths["train"], paths["valid"], args.srcdict, args.workers)
-        if args.keep_bpe:
-            for p in paths.values():
-                shutil.copy(p, out_tmp)
-        os.makedirs(args.out, exist_ok=True)
-        for name in os.listdir(out_tmp):
-            os.replace(os.path.join(out_tmp, name), os.path.join(args.out, name))
+            binarize_monolingual(tmp, paths["train"], paths["valid"], args.srcdict, args.workers)
+            if not args.keep_bpe:
+                for p in paths.values():
+                    os.remove(p)
     except (TextInputError, FileNotFoundError, ValueError) as e:
         print(f"prepare_text.py: error: {e}", file=sys.stderr)
         return 2
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"prepare_text.py: wrote {args.out} (BPE tokens: train {counts['train']:,}, "
           f"valid {counts['valid']:,})")
     return 0

@@ -1,4 +1,7 @@
 """Shared test helpers: bundled data, fairseq-hydra-train subprocess runs and their json logs."""
+import contextlib
+import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -19,13 +22,16 @@ def require_data(*parts) -> Path:
     return p
 
 
-def hydra_train(config_dir, config_name, run_dir, *overrides, timeout=600):
+FINETUNE_CONFIGS = PROJECT_ROOT / "config" / "finetuning"
+
+
+def hydra_train(config_dir, config_name, run_dir, *overrides, timeout=600, env=None):
     """Run fairseq-hydra-train with the plugin; return (returncode, combined log text)."""
     run_dir = Path(run_dir)
     cmd = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(config_dir), "--config-name",
            config_name, f"common.user_dir={PLUGIN}", f"hydra.run.dir={run_dir}",
            f"checkpoint.save_dir={run_dir / 'ckpt'}", *overrides]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **(env or {}))
     run_dir.mkdir(parents=True, exist_ok=True)
     p = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True, timeout=timeout)
     out = p.stdout + p.stderr
@@ -58,3 +64,24 @@ def run_python(code, skip_fixes=None, timeout=300):
     p = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env,
                        capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout + p.stderr
+
+
+def run_script(name, *default_args):
+    """Call scripts/<name>'s main(argv) in this process (no interpreter start-up per call);
+    returns a function(*args) -> (exit code, stdout + stderr)."""
+    spec = importlib.util.spec_from_file_location(name[:-3], PROJECT_ROOT / "scripts" / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def call(*args):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                rc = module.main([*default_args, *map(str, args)])
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+                if isinstance(e.code, str):
+                    print(e.code)
+        return rc or 0, out.getvalue()
+
+    return call

@@ -217,3 +217,61 @@ def test_unknown_skip_name_is_an_error(monkeypatch):
     monkeypatch.setenv("D2V_EXT_COMPAT_SKIP", "no_such_fix")
     with pytest.raises(ValueError, match="no_such_fix"):
         compat.apply_all()
+
+
+FINETUNE_MODE = PRELUDE + """
+from builders import tiny_text_v1_model
+m = tiny_text_v1_model(); m.register_classification_head("sentence_classification_head", num_classes=2)
+m.train(); m.set_num_updates(0); m.set_num_updates(1)
+print("TEACHER" if m.encoder.ema is not None else "NO_TEACHER",
+      "REGRESSION_HEAD" if m.encoder.regression_head is not None else "NO_REGRESSION_HEAD")
+"""
+
+
+def test_classification_head_switches_to_finetuning_mode():
+    import torch
+
+    pre = tiny_text_v1_model()
+    pre.set_num_updates(0)  # pretraining model with a teacher
+    state = pre.state_dict()
+    assert "encoder._ema" in state and any(".regression_head." in k for k in state)
+    ft = tiny_text_v1_model()
+    ft.register_classification_head("sentence_classification_head", num_classes=2)
+    ft.load_state_dict(dict(state))  # upstream's upgrade code drops regression head and teacher
+    ft.train()
+    ft.set_num_updates(1)
+    assert ft.encoder.ema is None and ft.encoder.regression_head is None
+    k = "encoder.sentence_encoder.layers.0.fc1.weight"
+    assert torch.equal(ft.state_dict()[k], state[k])  # the pretrained encoder weights were loaded
+    logits, _ = ft(torch.tensor([[0, 5, 6, 2]]), classification_head_name="sentence_classification_head")
+    assert logits.shape == (1, 2)
+
+
+def test_without_finetuning_fix_a_teacher_is_built_and_stepped():
+    rc, out = run_python(FINETUNE_MODE, skip_fixes=["data2vec_text_finetuning_mode"])
+    assert rc == 0 and "TEACHER REGRESSION_HEAD" in out
+    rc, out = run_python(FINETUNE_MODE)
+    assert rc == 0 and "NO_TEACHER NO_REGRESSION_HEAD" in out
+
+
+MISSING_RESTORE = PRELUDE + """
+from types import SimpleNamespace
+import fairseq.checkpoint_utils as cu
+cfg = SimpleNamespace(restore_file="/no/such/checkpoint.pt", checkpoint_suffix="")
+try:
+    cu.load_checkpoint(cfg, trainer=None)
+except FileNotFoundError as e:
+    print("RAISED", e)
+except Exception as e:  # fairseq itself gets further (and would start from random weights)
+    print("NOT_RAISED", type(e).__name__)
+"""
+
+
+def test_missing_restore_file_is_an_error():
+    rc, out = run_python(MISSING_RESTORE)
+    assert "RAISED checkpoint.restore_file=/no/such/checkpoint.pt does not exist" in out
+
+
+def test_without_restore_fix_missing_file_is_ignored():
+    rc, out = run_python(MISSING_RESTORE, skip_fixes=["missing_restore_file_is_an_error"])
+    assert "NOT_RAISED" in out

@@ -5,15 +5,9 @@ import sys
 
 import pytest
 
-from helpers import PROJECT_ROOT, require_data
+from helpers import PROJECT_ROOT, require_data, run_script
 
-SCRIPT = PROJECT_ROOT / "scripts" / "prepare_text.py"
-
-
-def prepare(*args):
-    p = subprocess.run([sys.executable, str(SCRIPT), "--quiet", *map(str, args)],
-                       capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout + p.stderr
+prepare = run_script("prepare_text.py", "--quiet")
 
 
 def decode_dataset(out_dir, split):
@@ -105,6 +99,10 @@ def test_missing_bpe_files_are_named(tmp_path):
     assert rc == 2 and "nope.json" in log and "--bpe-encoder" in log
 
 
-def test_help():
-    rc, log = prepare("--help")
-    assert rc == 0 and "--one-doc-per-line" in log and "--srcdict" in log
+def test_cli_help_and_exit_code(tmp_path):
+    script = str(PROJECT_ROOT / "scripts" / "prepare_text.py")
+    p = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "--one-doc-per-line" in p.stdout and "--srcdict" in p.stdout
+    p = subprocess.run([sys.executable, script, str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "input text file not found" in p.stderr

@@ -12,6 +12,8 @@ from .examples_alias import alias_examples_namespace
 from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
 from .numpy_aliases import numpy_removed_aliases
+from .restore_file import missing_restore_file_is_an_error
+from .text_finetuning import data2vec_text_finetuning_mode
 from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
 from .vision_debug_prints import silence_vision_debug_prints
 from .upstream import register_upstream_data2vec
@@ -25,6 +27,8 @@ FIXES = [
     register_upstream_data2vec,
     text_encoder_target_model_attr,
     restore_text_teacher_on_resume,
+    data2vec_text_finetuning_mode,
+    missing_restore_file_is_an_error,
     numpy_removed_aliases,
     silence_vision_debug_prints,
     torch_fused_adam_fallback,

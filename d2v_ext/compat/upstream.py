@@ -2,6 +2,7 @@
 import importlib
 import logging
 import pkgutil
+import warnings
 
 from .dataclass_defaults import instance_defaults_as_factories
 
@@ -27,7 +28,9 @@ def register_upstream_data2vec():
     # fairseq's own registries first, so only upstream data2vec classes are built in the context.
     importlib.import_module("fairseq.models")
     importlib.import_module("fairseq.tasks")
-    with instance_defaults_as_factories():
+    with instance_defaults_as_factories(), warnings.catch_warnings():
+        # upstream imports timm.models.layers (deprecated alias of timm.layers): noise, not a fault
+        warnings.filterwarnings("ignore", message="Importing from timm.models.layers is deprecated")
         for name in upstream_module_names():
             try:
                 importlib.import_module(name)
