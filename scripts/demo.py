@@ -52,8 +52,8 @@ def run(cmd, log_path, show=("train_inner", "valid")):
             kind = next((k for k in show if f"][{k}][INFO] - {{" in line), None)
             if kind:
                 d = json.loads(line.split(" - ", 1)[1])
-                keys = [k for k in ("num_updates", "valid_num_updates", "loss", "ema_decay", "accuracy",
-                                    "valid_accuracy") if k in d]
+                keys = [k for k in ("num_updates", "valid_num_updates", "loss", "valid_loss", "ema_decay",
+                                    "accuracy", "valid_accuracy") if k in d]
                 print("    " + "  ".join(f"{k}={d[k]}" for k in keys), flush=True)
         rc = p.wait()
     if rc != 0:
@@ -84,7 +84,7 @@ def pretrain(args, out: Path):
          f"common.user_dir={ROOT / 'd2v_ext'}", f"task.data={bin_dir}", f"hydra.run.dir={run_dir}",
          f"checkpoint.save_dir={run_dir / 'ckpt'}", f"optimization.max_update={args.pretrain_updates}",
          f"model.ema_anneal_end_step={args.pretrain_updates}", "checkpoint.save_interval_updates=500",
-         "common.log_interval=100",
+         "dataset.validate_interval_updates=500", "common.log_interval=100",
          # instance-normalised targets (data2vec 2.0's text default): at this tiny scale the paper's
          # layer-normalised targets let the representation collapse (measured: target std 0.35 -> 0.19)
          "model.instance_norm_target_layer=true", "model.layer_norm_target_layer=false"],
@@ -109,6 +109,7 @@ def finetune(args, out: Path, ckpt: Path, tasks):
     step(f"4/4 fine-tune: {len(runs)} runs (SST-2, VitaminC) x (pretrained, random init) x lr {args.lrs}")
     for i, (task, init, lr) in enumerate(runs, 1):
         run_dir = out / "finetune" / f"{task}-{init}-lr{lr}"
+        run_dir.mkdir(parents=True, exist_ok=True)
         print(f"  [{i}/{len(runs)}] {task}, {init}, lr {lr}", flush=True)
         restore = str(ckpt) if init == "pretrained" else "checkpoint_last.pt"
         run([HYDRA_TRAIN, "--config-dir", str(ROOT / "config" / "finetuning"), "--config-name", task, "+tiny=glue",
@@ -116,7 +117,7 @@ def finetune(args, out: Path, ckpt: Path, tasks):
              f"checkpoint.save_dir={run_dir / 'ckpt'}", f"checkpoint.restore_file={restore}",
              f"optimization.lr=[{lr}]", "optimization.max_update=2000", "optimization.max_epoch=1",
              "dataset.validate_interval_updates=100000"],  # validate at the end of the epoch
-            run_dir.with_suffix(".log"), show=("valid",))
+            run_dir / "console.log", show=("valid",))
 
 
 def main(argv=None):

@@ -32,7 +32,7 @@ def parse_args(argv=None):
 def render(runs, names):
     return ("## GLUE dev (data2vec paper protocol: best dev metric per run; mean ± std over seeds "
             "at one lr for all tasks)\n\n" + table(runs, names)
-            + "\n### Every learning rate (mean over seeds)\n\n" + sweep_table(runs))
+            + "\n### Every learning rate (mean over seeds)\n\n" + sweep_table(runs, names))
 
 
 def main(argv=None):

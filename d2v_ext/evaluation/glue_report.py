@@ -97,16 +97,43 @@ def task_label(task, data):
     return f"{Path(data).name} ({name})" if task == "nli3" else name
 
 
+def majority_class(data, split="valid"):
+    """Accuracy of always predicting the most frequent dev label (classification tasks), in %."""
+    from collections import Counter
+
+    from fairseq.data import Dictionary, data_utils
+
+    label_dir = Path(data) / "label"
+    if not (label_dir / "dict.txt").is_file():
+        return None  # regression task, or data not available
+    ds = data_utils.load_indexed_dataset(str(label_dir / split), Dictionary.load(str(label_dir / "dict.txt")))
+    if ds is None or len(ds) == 0:
+        return None
+    counts = Counter(ds[i][0].item() for i in range(len(ds)))
+    return 100 * max(counts.values()) / len(ds)
+
+
+def init_label(init, names):
+    return names.get(init, "pretrained" if init != RANDOM_INIT else init)
+
+
+def task_order(task_data):
+    """GLUE tasks in the paper's column order, other sets (nli3) after them."""
+    order = list(GLUE_TABLE4["data2vec"])
+    task, data = task_data
+    return (order.index(task) if task in order else len(order), task, data)
+
+
 def table(runs, names=None):
     """Markdown: rows = tasks, columns = initialisations (mean ± std over seeds at the chosen lr)."""
     names = names or {}
     inits = sorted({r.init for r in runs}, key=lambda i: (i == RANDOM_INIT, i))
     chosen = {i: choose_lr([r for r in runs if r.init == i]) for i in inits}
-    cols = [names.get(i, "pretrained" if i != RANDOM_INIT else i) for i in inits]
-    lines = ["| task | metric | " + " | ".join(cols) + " | data2vec paper (base) |",
-             "|---|---|" + "---|" * len(cols) + "---|"]
+    cols = [init_label(i, names) for i in inits]
+    lines = ["| task | metric | " + " | ".join(cols) + " | majority class | data2vec paper (base) |",
+             "|---|---|" + "---|" * len(cols) + "---|---|"]
     rows = []
-    for task, data in sorted({(r.task, r.data) for r in runs}):
+    for task, data in sorted({(r.task, r.data) for r in runs}, key=task_order):
         for sub, attr in ((task, "best"), ("mnli_mm", "best_mm")) if task == "mnli" else ((task, "best"),):
             cells = []
             for i in inits:
@@ -116,7 +143,10 @@ def table(runs, names=None):
             paper = GLUE_TABLE4["data2vec"].get(sub)
             label = task_label(sub, data) if sub != "mnli_mm" else GLUE_DISPLAY["mnli_mm"]
             metric = METRIC_LABEL[METRIC_OF_TASK.get(task, "accuracy")]
-            rows.append(f"| {label} | {metric} | " + " | ".join(cells) + f" | {paper if paper else '—'} |")
+            majority = majority_class(data, "valid1" if sub == "mnli_mm" else "valid") \
+                if METRIC_OF_TASK.get(task, "accuracy") == "accuracy" else None
+            rows.append(f"| {label} | {metric} | " + " | ".join(cells)
+                        + f" | {f'{majority:.1f}' if majority is not None else '—'} | {paper if paper else '—'} |")
     lr_note = "; ".join(f"{c}: lr {chosen[i]:g}" for c, i in zip(cols, inits))
     return "\n".join(lines + rows) + f"\n\nChosen learning rate (one for all tasks, best mean): {lr_note}.\n"
 
@@ -128,12 +158,12 @@ def _cell(xs):
     return f"{m:.1f} ± {s:.1f} (n={len(xs)})" if len(xs) > 1 else f"{m:.1f}"
 
 
-def sweep_table(runs):
+def sweep_table(runs, names=None):
     """Every (init, lr) cell: mean over seeds per task, to see the whole sweep."""
-    tasks = sorted({r.task for r in runs})
+    tasks = [t for t, _ in sorted({(r.task, "") for r in runs}, key=task_order)]
     lines = ["| init | lr | " + " | ".join(GLUE_DISPLAY.get(t, t) for t in tasks) + " |",
              "|---|---|" + "---|" * len(tasks)]
     for init, lr in sorted({(r.init, r.lr) for r in runs}):
         cells = [_cell([r.best for r in runs if (r.init, r.lr, r.task) == (init, lr, t)]) for t in tasks]
-        lines.append(f"| {Path(init).name if init != RANDOM_INIT else init} | {lr:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {init_label(init, names or {})} | {lr:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
