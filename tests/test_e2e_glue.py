@@ -95,3 +95,27 @@ def test_sweep_and_report(tiny_pretrained, sst2, tmp_path):
     assert f"pretrained: lr {lr:g}" in report
     runs = json.loads((tmp_path / "sweep" / "runs.json").read_text())
     assert len(runs) == 8 and {r["init"] for r in runs} == {str(ckpt)}
+
+
+def test_data2vec2_backbone_finetunes_and_evaluates(tiny_pretrained, sst2, tmp_path):
+    from helpers import PRETRAIN_CONFIGS
+
+    _, dictionary = tiny_pretrained
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v2", tmp_path / "pre", f"task.data={dictionary.parent}",
+                          "optimization.max_update=20")
+    assert rc == 0, log[-3000:]
+    d2v2 = tmp_path / "pre" / "ckpt" / "checkpoint_last.pt"
+    rc, log = hydra_train(FINETUNE_CONFIGS, "sst_2", tmp_path / "ft", "+tiny=glue", "model=data2vec2_text",
+                          f"model.model_path={d2v2}", f"task.data={sst2}", "optimization.max_update=30")
+    assert rc == 0, log[-3000:]
+    assert "Data2VecTextClassificationModel(" in log
+    valid = json_records(log, "valid")
+    rc, out = eval_glue(tmp_path / "ft" / "ckpt" / "checkpoint_last.pt", "--data", sst2, "--task", "sst_2",
+                        "--out", tmp_path / "eval.json")
+    assert rc == 0, out
+    acc = json.loads((tmp_path / "eval.json").read_text())["splits"]["valid"]["accuracy"]
+    assert acc == pytest.approx(valid[-1]["valid_accuracy"], abs=0.051)
+    from d2v_ext.evaluation.glue_report import collect
+
+    (run,) = collect([tmp_path / "ft"])
+    assert run.init == str(d2v2) and run.best == max(r["valid_accuracy"] for r in valid)
