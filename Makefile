@@ -15,6 +15,8 @@ QUIET_PIP := 2>&1 | { grep -v '^WARNING: Location' || true; }
 #   with the torch it was built for ("operator torchvision::nms does not exist" otherwise).
 # - fairseq-fixed: fairseq main with Python 3.11+ fixes (imports as `fairseq`); built from source
 #   WITHOUT build isolation so its C++ extensions compile against the torch pinned above.
+# - cython/numpy upper bounds: the versions fairseq-fixed's extensions were built and tested with
+#   here (numpy 2.3.5); fairseq's data utilities are compiled against numpy's C API.
 TORCH_PINS   := torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0
 FAIRSEQ_PIN  := fairseq-fixed==0.12.3.1
 BUILD_DEPS   := "cython<3.2" "numpy<2.4" setuptools wheel
