@@ -115,6 +115,6 @@ def test_tiny_recipe_trains_and_resumes(name, text_data, tmp_path):
     rc, log2 = hydra_train(PRETRAIN_CONFIGS, name, tmp_path / "run", f"task.data={data}",
                            f"hydra.run.dir={tmp_path / 'resume'}", f"optimization.max_update={max_update + 2 * n}")
     assert rc == 0, log2[-3000:]
-    assert f"(epoch " in log2 and f"@ {max_update} updates)" in log2
+    assert "(epoch " in log2 and f"@ {max_update} updates)" in log2
     recs2 = json_records(log2)
     assert recs2[0]["num_updates"] == max_update + n and recs2[-1]["num_updates"] == max_update + 2 * n

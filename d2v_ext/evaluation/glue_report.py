@@ -1,7 +1,6 @@
 """Collect GLUE fine-tuning runs (hydra run folders) and aggregate them the paper's way:
 per task and initialisation, mean and std over seeds at one learning rate chosen for all tasks."""
 import json
-import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
