@@ -20,5 +20,5 @@ setup(
         "matplotlib",
         "tqdm",
     ],
-    extras_require={"test": ["pytest", "pytest-xdist"]},
+    extras_require={"test": ["pytest", "pytest-xdist", "torchmetrics"]},  # torchmetrics: independent SQuAD metric
 )

@@ -1,9 +1,7 @@
 """Predictions of a fine-tuned sentence_prediction checkpoint on a binarized GLUE split."""
 import torch
 
-
-class WrongCheckpointError(ValueError):
-    pass
+from ..errors import WrongCheckpointError  # noqa: F401  (re-exported)
 
 
 def load_finetuned(checkpoint, data):

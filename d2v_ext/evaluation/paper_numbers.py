@@ -12,3 +12,15 @@ GLUE_TABLE4 = {
 }
 GLUE_DISPLAY = {"cola": "CoLA", "sst_2": "SST-2", "mrpc": "MRPC", "qqp": "QQP", "sts_b": "STS-B",
                 "mnli": "MNLI-m", "mnli_mm": "MNLI-mm", "qnli": "QNLI", "rte": "RTE", "nli3": "3-way NLI"}
+
+# SQuAD v1.1 dev (EM, F1): BERT paper Table 2; RoBERTa-base from the DeBERTa paper, Table 3.
+SQUAD_DEV = {"BERT-base": (80.8, 88.5), "RoBERTa-base": (84.6, 91.5)}
+
+# XQuAD zero-shot after SQuAD v1.1 training, F1 (google-deepmind/xquad README). No data2vec number
+# exists: data2vec text is English-only (GPT-2 BPE).
+XQUAD_F1 = {
+    "mBERT": {"en": 83.5, "ar": 61.5, "de": 70.6, "el": 62.6, "es": 75.5, "hi": 59.2, "ru": 71.3,
+              "th": 42.7, "tr": 55.4, "vi": 69.5, "zh": 58.0},
+    "XLM-R Large": {"en": 86.5, "ar": 68.6, "de": 80.4, "el": 79.8, "es": 82.0, "hi": 76.7, "ru": 80.1,
+                    "th": 74.2, "tr": 75.9, "vi": 79.1, "zh": 59.3},
+}
