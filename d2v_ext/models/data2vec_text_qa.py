@@ -34,6 +34,18 @@ class Data2VecTextQAConfig(FairseqDataclass):
     pretrained_model_args: Any = None
 
 
+def _keep_in_saved_config(cfg):
+    """fairseq builds models from a merged copy of ``cfg.model``; the checkpoint saves the original
+    node (the copy's parent's ``model``). Write the encoder's architecture there too, so a QA
+    checkpoint rebuilds without the pretrained file."""
+    from omegaconf import open_dict
+
+    parent = cfg._get_parent()
+    if parent is not None and "model" in parent and parent.model is not cfg:
+        with open_dict(parent.model):
+            parent.model.pretrained_model_args = cfg.pretrained_model_args
+
+
 @register_model("data2vec_text_qa", dataclass=Data2VecTextQAConfig)
 class Data2VecTextQAModel(BaseFairseqModel):
     def __init__(self, cfg, backbone, pad_idx):
@@ -64,6 +76,7 @@ class Data2VecTextQAModel(BaseFairseqModel):
                     f"{cfg.model_path} is not a pretrained data2vec text checkpoint: its model is {name!r}; "
                     f"expected one of {BACKBONES}")
             cfg.pretrained_model_args = pcfg.model
+            _keep_in_saved_config(cfg)
         backbone = build_model(cfg.pretrained_model_args, task, from_checkpoint=True)
         if cfg.pretrained_model_args._name == "data2vec_multi":
             backbone.remove_pretraining_modules(modality="text")
