@@ -40,7 +40,7 @@ $(STAMP): setup.py Makefile
 	@echo "[make] .venv ready"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not e2e" tests
