@@ -159,7 +159,8 @@ def test_vision_forward_prints_nothing(capsys):
     model.set_num_updates(0)
     out = model(torch.randn(2, 3, 32, 32))
     assert torch.isfinite(out["losses"]["regression"]).all()
-    assert "inside block" not in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "inside block" not in printed and "relative_position_bias" not in printed and "window_size" not in printed
 
 
 def test_without_print_fix_vision_forward_floods_stdout():
@@ -167,6 +168,7 @@ def test_without_print_fix_vision_forward_floods_stdout():
                          "m = tiny_vision_v1_model(); m(torch.randn(2, 3, 32, 32), mask=False)",
                          skip_fixes=["silence_vision_debug_prints"])
     assert rc == 0 and out.count("inside block :") == 2  # one line per block (depth 2)
+    assert out.count("self.relative_position_index :") == 1  # the shared bias prints whole tensors
 
 
 def test_torch_fused_adamw_matches_reference_adamw():
