@@ -36,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--pretrain-updates", type=int, default=1500, help="pretraining updates (tiny model)")
     p.add_argument("--lrs", default="0.0003,0.001", help="fine-tuning learning rates swept per model")
     p.add_argument("--squad-updates", type=int, default=800, help="SQuAD fine-tuning updates (tiny model)")
+    p.add_argument("--from-stage", type=int, default=1, choices=range(1, 6), metavar="N",
+                   help="start at stage N (1-5), reusing the earlier stages' outputs in --out")
     p.add_argument("--sst2-train", type=int, default=20000,
                    help="SST-2 training sentences used (of 60,614) so one epoch fits the time budget")
     return p.parse_args(argv)
@@ -137,6 +139,7 @@ def squad_xquad(args, out: Path, ckpt: Path, dictionary: Path):
     xquad = [data / "xquad" / f"xquad.{lang}.json" for lang in XQUAD_LANGS]
     step("5/5 SQuAD -> XQuAD zero-shot: fine-tune (pretrained, random init), then eval_qa.py on 6 languages")
     results = {}
+    (out / "xquad").mkdir(parents=True, exist_ok=True)
     for init in ("pretrained", "random"):
         run_dir = out / "squad" / init
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -174,9 +177,18 @@ def main(argv=None):
     if not (Path(args.data) / "text" / "botchan.txt").is_file():
         sys.exit(f"demo: bundled data not found under {args.data} (set D2V_EXT_DATA or --data)")
     t0 = time.time()
-    ckpt, dictionary = pretrain(args, out)
-    tasks = prepare_tasks(args, out, dictionary)
-    finetune(args, out, ckpt, tasks)
+    ckpt, dictionary = out / "pretrain" / "ckpt" / "checkpoint_last.pt", out / "pretrain-bin" / "dict.txt"
+    tasks = {"sst_2": out / "glue" / "sst_2", "nli3": out / "glue" / "vitaminc"}
+    needed = [(3, ckpt), (3, dictionary), (4, tasks["sst_2"]), (4, tasks["nli3"]), (5, out / "finetune")]
+    missing = [str(p) for stage, p in needed if args.from_stage >= stage and not p.exists()]
+    if missing:
+        sys.exit(f"demo: --from-stage {args.from_stage} needs the earlier stages' outputs: missing {', '.join(missing)}")
+    if args.from_stage <= 2:
+        ckpt, dictionary = pretrain(args, out)
+    if args.from_stage <= 3:
+        tasks = prepare_tasks(args, out, dictionary)
+    if args.from_stage <= 4:
+        finetune(args, out, ckpt, tasks)
     report = out / "report.md"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "report.py"), str(out / "finetune"), "--out", str(report),
                     "--json", str(out / "runs.json"), "--name", f"{ckpt}=tiny data2vec (pretrained)"], check=True)

@@ -1,4 +1,3 @@
-import subprocess
 import sys
 from pathlib import Path
 
@@ -6,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py
 
-from helpers import PRETRAIN_CONFIGS, PROJECT_ROOT, hydra_train, require_data  # noqa: E402
+from helpers import pretrain_tiny_text, require_data  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -16,15 +15,8 @@ def tiny_pretrained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pretrained")
     sst = [r.split("\t")[0].strip() for r in
            require_data("glue", "SST-2", "train.tsv").read_text().splitlines()[1:4001]]
-    corpus = tmp / "corpus.txt"
-    corpus.write_text(require_data("text", "botchan.txt").read_text(encoding="utf-8-sig")
-                      + "\n\n" + "\n\n".join(sst) + "\n")
-    p = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "prepare_text.py"), str(corpus),
-                        "--out", str(tmp / "bin"), "--workers", "2", "--quiet"], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v1", tmp / "run", f"task.data={tmp / 'bin'}")
-    assert rc == 0, log[-3000:]
-    return tmp / "run" / "ckpt" / "checkpoint_last.pt", tmp / "bin" / "dict.txt"
+    return pretrain_tiny_text(tmp, require_data("text", "botchan.txt").read_text(encoding="utf-8-sig")
+                              + "\n\n" + "\n\n".join(sst) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -85,3 +85,16 @@ def run_script(name, *default_args):
         return rc or 0, out.getvalue()
 
     return call
+
+
+def pretrain_tiny_text(tmp, corpus_text):
+    """prepare_text.py on ``corpus_text``, then tiny_text_v1 (120 updates) on it, under ``tmp``;
+    returns (checkpoint path, its dict.txt)."""
+    corpus = Path(tmp) / "corpus.txt"
+    corpus.write_text(corpus_text, encoding="utf-8")
+    p = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "prepare_text.py"), str(corpus),
+                        "--out", str(Path(tmp) / "bin"), "--workers", "2", "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v1", Path(tmp) / "run", f"task.data={Path(tmp) / 'bin'}")
+    assert rc == 0, log[-3000:]
+    return Path(tmp) / "run" / "ckpt" / "checkpoint_last.pt", Path(tmp) / "bin" / "dict.txt"

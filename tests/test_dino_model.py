@@ -1,4 +1,4 @@
-"""data2vec_dino / data2vec_text_dino in-process: the target switch, upstream behaviour preserved for
+"""data2vec_dino in-process: the target switch, upstream behaviour preserved for
 target=data2vec, teacher momentum schedules, crops of two sizes, gradients only into the student."""
 import math
 import random

@@ -3,12 +3,10 @@ fairseq-hydra-train on the SQuAD dev paragraphs that are not in XQuAD, then eval
 six bundled XQuAD languages. Also: the data2vec 2.0 text backbone, and wrong checkpoints / bad files."""
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, PROJECT_ROOT, hydra_train, json_records, require_data,
+from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, pretrain_tiny_text, require_data,
                      run_script)
 
 pytestmark = pytest.mark.e2e
@@ -32,15 +30,8 @@ def pretrained(tmp_path_factory):
     examples, _ = read_squad_examples(require_data("squad", "dev-v1.1.json"))
     kept, _ = exclude_paragraphs(examples, question_ids(require_data("xquad", "xquad.en.json")))
     paragraphs = list(dict.fromkeys(e.context for e in kept))
-    corpus = tmp / "corpus.txt"
-    corpus.write_text(require_data("text", "botchan.txt").read_text(encoding="utf-8-sig") + "\n\n"
-                      + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    p = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "prepare_text.py"), str(corpus),
-                        "--out", str(tmp / "bin"), "--workers", "2", "--quiet"], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v1", tmp / "run", f"task.data={tmp / 'bin'}")
-    assert rc == 0, log[-3000:]
-    return tmp / "run" / "ckpt" / "checkpoint_last.pt", tmp / "bin" / "dict.txt"
+    return pretrain_tiny_text(tmp, require_data("text", "botchan.txt").read_text(encoding="utf-8-sig") + "\n\n"
+                              + "\n\n".join(paragraphs) + "\n")
 
 
 @pytest.fixture(scope="module")

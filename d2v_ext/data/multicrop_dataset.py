@@ -3,6 +3,8 @@ import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
+from .qa_dataset import epoch_order
+
 
 class MultiCropDataset(FairseqDataset):
     def __init__(self, folder, transform, seed=1, shuffle=True):
@@ -43,10 +45,7 @@ class MultiCropDataset(FairseqDataset):
         return np.ones(len(self), dtype=np.int64)
 
     def ordered_indices(self):
-        if not self.shuffle:
-            return np.arange(len(self))
-        with data_utils.numpy_seed(self.seed, self.epoch):
-            return np.random.permutation(len(self))
+        return epoch_order(len(self), self.shuffle, self.seed, self.epoch)
 
     def collater(self, samples):
         if not samples:

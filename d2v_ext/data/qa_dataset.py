@@ -6,6 +6,14 @@ from fairseq.data import FairseqDataset, data_utils
 from .qa_features import context_mask
 
 
+def epoch_order(n, shuffle, seed, epoch):
+    """0..n-1, or a permutation fixed by (seed, epoch) when shuffling."""
+    if not shuffle:
+        return np.arange(n)
+    with data_utils.numpy_seed(seed, epoch):
+        return np.random.permutation(n)
+
+
 class QAFeatureDataset(FairseqDataset):
     def __init__(self, features, pad_idx, shuffle=False, seed=1):
         self.features = features
@@ -41,10 +49,7 @@ class QAFeatureDataset(FairseqDataset):
         self.epoch = epoch
 
     def ordered_indices(self):
-        if not self.shuffle:
-            return np.arange(len(self))
-        with data_utils.numpy_seed(self.seed, self.epoch):
-            return np.random.permutation(len(self))
+        return epoch_order(len(self), self.shuffle, self.seed, self.epoch)
 
     def collater(self, samples):
         if not samples:

@@ -83,3 +83,40 @@ def tree_features(checkpoint, root, pool="cls", weights="teacher", batch_size=12
         out[split] = extract(model, ds, pool, batch_size,
                              lambda i, n: log(f"  features {i}/{n}") if i == n or i % (batch_size * 8) == 0 else None)
     return out, classes, cfg
+
+
+def add_probe_arguments(parser):
+    """The arguments knn_eval.py and linear_probe.py share."""
+    parser.add_argument("checkpoint", help="data2vec_vision / data2vec_dino pretraining checkpoint")
+    parser.add_argument("--data", required=True, help="ImageFolder root with train/ and val/")
+    parser.add_argument("--pool", choices=("cls", "mean"), default="cls", help="CLS token or mean of patch tokens")
+    parser.add_argument("--weights", choices=("teacher", "student"), default="teacher", help="EMA teacher or student")
+    parser.add_argument("--name", help="row label (default: the checkpoint path)")
+    parser.add_argument("--out", help="JSON output path")
+    parser.add_argument("--md", help="append the Markdown row to this file")
+
+
+def probe_features(args, script):
+    """tree_features for a probe script's arguments; bad input exits with ``script: error: ...``."""
+    import os
+    import sys
+
+    from ..data.image_folder import ImageInputError
+
+    if not os.path.isfile(args.checkpoint):
+        sys.exit(f"{script}: error: checkpoint not found: {args.checkpoint}")
+    try:
+        return tree_features(args.checkpoint, args.data, args.pool, args.weights)
+    except (WrongCheckpointError, ImageInputError) as e:
+        sys.exit(f"{script}: error: {e}")
+
+
+def write_probe_outputs(args, result, row):
+    import json
+
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+    if args.md:
+        with open(args.md, "a") as f:
+            f.write(row + "\n")

@@ -30,7 +30,7 @@ from ..modules.rel_pos import sub_window_bias
 
 @dataclass
 class DinoTargetConfig:
-    """The target switch and DINO's knobs, shared by data2vec_dino and data2vec_text_dino."""
+    """The target switch and DINO's knobs (kept apart from the backbone config so a text model can reuse them)."""
     target: ChoiceEnum(["data2vec", "dino", "both"]) = field(default="data2vec", metadata={
         "help": "prediction target: data2vec regression, DINO prototypes, or their weighted sum"})
     data2vec_weight: float = field(default=1.0, metadata={"help": "weight of the regression loss (target=both)"})
