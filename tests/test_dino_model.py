@@ -63,8 +63,7 @@ def test_dino_targets_train_the_student_only(target):
     assert all(p.grad is None for p in m.dino.teacher_head.parameters())
     assert m.dino.loss.center.abs().sum() > 0  # updated in training mode
     if target == "dino":
-        assert out["sample_size"] == 1 and out["losses"]["dino"].item() == pytest.approx(
-            float(out["losses"]["dino"]))
+        assert out["sample_size"] == 1  # DINO's loss is a mean: nothing for the trainer to divide
 
 
 def test_teacher_momentum_schedules_and_head_ema():

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
-from .qa_dataset import epoch_order
+from .ordering import epoch_order
 
 
 class MultiCropDataset(FairseqDataset):

@@ -3,15 +3,8 @@ import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
 
+from .ordering import epoch_order
 from .qa_features import context_mask
-
-
-def epoch_order(n, shuffle, seed, epoch):
-    """0..n-1, or a permutation fixed by (seed, epoch) when shuffling."""
-    if not shuffle:
-        return np.arange(n)
-    with data_utils.numpy_seed(seed, epoch):
-        return np.random.permutation(n)
 
 
 class QAFeatureDataset(FairseqDataset):
