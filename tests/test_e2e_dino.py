@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from helpers import PRETRAIN_CONFIGS, PROJECT_ROOT, hydra_train, json_records, require_data, run_script
+from helpers import PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script
 
 pytestmark = pytest.mark.e2e
 CIFAR = require_data("images", "cifar10")

@@ -5,7 +5,6 @@ clear errors naming the folder or file: a missing root, a root without class fol
 class folder, an undecodable image. ``skip_bad=True`` verifies every file up front and counts and
 drops the undecodable ones instead.
 """
-import os
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
