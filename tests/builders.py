@@ -43,3 +43,30 @@ def tiny_vision_v1_model():
     cfg.num_mask_patches, cfg.min_mask_patches_per_block = 6, 2
     cfg.max_mask_patches_per_block, cfg.ema_anneal_end_step, cfg.average_top_k_layers = 16, 10, 2
     return Data2VecVisionModel(cfg)
+
+
+def masked_lm_batch(n=48, mask_prob=0.35, mask_multiple_length=4):
+    """A batch of real SST-2 sentences as fairseq's masked_lm task builds it for data2vec v1 text
+    (text_v1.yaml's masking): (model, src_tokens, target_tokens, unmasked padded tokens)."""
+    import torch
+    from fairseq.data import Dictionary, MaskTokensDataset, data_utils
+
+    from helpers import require_data
+
+    rows = require_data("glue", "SST-2", "dev.tsv").read_text().splitlines()[1:n + 1]
+    words = [r.split("\t")[0].split()[:28] for r in rows]  # tiny model: 32 positions
+    d = Dictionary()
+    for w in sorted({w for ws in words for w in ws}):
+        d.add_symbol(w)
+    d.add_symbol("<mask>")
+    items = [torch.tensor([d.bos()] + [d.index(w) for w in ws] + [d.eos()]) for ws in words]
+    src, tgt = MaskTokensDataset.apply_mask(items, d, pad_idx=d.pad(), mask_idx=d.index("<mask>"), seed=1,
+                                            mask_prob=mask_prob, leave_unmasked_prob=0.0, random_token_prob=0.0,
+                                            mask_multiple_length=mask_multiple_length)
+    pad = lambda xs: data_utils.collate_tokens([x for x in xs], d.pad())  # noqa: E731
+    idx = range(len(items))
+    task = SimpleNamespace(source_dictionary=d, cfg=SimpleNamespace(data=""))
+    from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextModel
+
+    model = Data2VecTextModel.build_model(tiny_text_v1_cfg(), task)
+    return model, pad([src[i] for i in idx]), pad([tgt[i] for i in idx]), pad(items)

@@ -132,6 +132,42 @@ def test_without_teacher_fix_resume_loses_teacher():
     assert rc == 0 and "TEACHER_LOST" in out, out[-2000:]
 
 
+TEACHER_INPUT = PRELUDE + """
+import torch
+from builders import masked_lm_batch
+torch.manual_seed(0)
+model, src, tgt, full = masked_lm_batch()
+model.train(); model.set_num_updates(0)  # builds the EMA teacher
+seen = []
+model.encoder.ema.model.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+out = model(src, tgt)
+assert torch.isfinite(out["losses"]["main"]).all()
+print("TEACHER_SAW_FULL" if torch.equal(seen[0], full) else "TEACHER_SAW_PADS",
+      int(seen[0].eq(1).sum()), int(full.eq(1).sum()))
+"""
+
+
+def test_text_teacher_encodes_the_unmasked_sentence():
+    from d2v_ext.compat.text_teacher_input import unmasked_tokens
+    from builders import masked_lm_batch
+
+    _, src, tgt, full = masked_lm_batch()
+    assert src.eq(src.max()).any() and not torch.equal(src, full)  # <mask> present: the views differ
+    assert torch.equal(unmasked_tokens(src, tgt, 1), full)
+    assert torch.equal(unmasked_tokens(src, full, 1), full)  # already-full targets pass through
+    with pytest.raises(ValueError, match="differ in shape"):
+        unmasked_tokens(src, tgt[:, :-1], 1)
+    rc, out = run_python(TEACHER_INPUT)
+    assert rc == 0 and "TEACHER_SAW_FULL" in out, out[-2000:]
+
+
+def test_without_teacher_input_fix_the_teacher_sees_mostly_padding():
+    rc, out = run_python(TEACHER_INPUT, skip_fixes=["text_teacher_sees_full_sequence"])
+    assert rc == 0 and "TEACHER_SAW_PADS" in out, out[-2000:]
+    seen_pads, real_pads = map(int, out.split("TEACHER_SAW_PADS")[1].split()[:2])
+    assert seen_pads > 2 * real_pads  # most unmasked tokens were replaced by <pad> (fairseq #4881)
+
+
 def test_vision_block_mask_covers_requested_patches():
     torch.manual_seed(0)
     model = tiny_vision_v1_model()

@@ -1,4 +1,5 @@
-"""Compat fixes that make upstream data2vec run on Python 3.11+/torch 2.x/omegaconf 2.3.
+"""Compat fixes that make upstream data2vec run on Python 3.11+/torch 2.x/omegaconf 2.3 (and one
+upstream bug fix, ``text_teacher_sees_full_sequence``: the text teacher's input, fairseq #4881).
 
 Each fix is one small named function, applied once, in order, by :func:`apply_all` when ``d2v_ext``
 is imported. ``D2V_EXT_COMPAT_SKIP=name1,name2`` leaves named fixes out: the tests use it to show
@@ -15,6 +16,7 @@ from .numpy_aliases import numpy_removed_aliases
 from .restore_file import missing_restore_file_is_an_error
 from .text_finetuning import data2vec_text_finetuning_mode
 from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
+from .text_teacher_input import text_teacher_sees_full_sequence
 from .vision_debug_prints import silence_vision_debug_prints
 from .upstream import register_upstream_data2vec
 
@@ -27,6 +29,7 @@ FIXES = [
     register_upstream_data2vec,
     text_encoder_target_model_attr,
     restore_text_teacher_on_resume,
+    text_teacher_sees_full_sequence,
     data2vec_text_finetuning_mode,
     missing_restore_file_is_an_error,
     numpy_removed_aliases,
