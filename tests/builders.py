@@ -14,10 +14,11 @@ def tiny_dictionary(words="the a of and to in is it".split()):
     return d
 
 
-def tiny_text_v1_cfg():
+def tiny_text_v1_cfg(config_cls=None):
+    """A 2-layer, 32-wide data2vec v1 text config (of ``config_cls``, default upstream's)."""
     from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextConfig
 
-    cfg = OmegaConf.structured(Data2VecTextConfig)
+    cfg = OmegaConf.structured(config_cls or Data2VecTextConfig)
     cfg.max_positions, cfg.ema_anneal_end_step, cfg.loss_scale = 32, 10, 1.0
     cfg.average_top_k_layers, cfg.layer_norm_target_layer = 2, True
     t = cfg.transformer
@@ -47,7 +48,8 @@ def tiny_vision_v1_model():
 
 def masked_lm_batch(n=48, mask_prob=0.35, mask_multiple_length=4):
     """A batch of real SST-2 sentences as fairseq's masked_lm task builds it for data2vec v1 text
-    (text_v1.yaml's masking): (model, src_tokens, target_tokens, unmasked padded tokens)."""
+    (text_v1.yaml's masking): (task stand-in with their dictionary, src_tokens, target_tokens,
+    unmasked padded tokens)."""
     import torch
     from fairseq.data import Dictionary, MaskTokensDataset, data_utils
 
@@ -66,7 +68,4 @@ def masked_lm_batch(n=48, mask_prob=0.35, mask_multiple_length=4):
     pad = lambda xs: data_utils.collate_tokens([x for x in xs], d.pad())  # noqa: E731
     idx = range(len(items))
     task = SimpleNamespace(source_dictionary=d, cfg=SimpleNamespace(data=""))
-    from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextModel
-
-    model = Data2VecTextModel.build_model(tiny_text_v1_cfg(), task)
-    return model, pad([src[i] for i in idx]), pad([tgt[i] for i in idx]), pad(items)
+    return task, pad([src[i] for i in idx]), pad([tgt[i] for i in idx]), pad(items)

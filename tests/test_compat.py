@@ -134,9 +134,11 @@ def test_without_teacher_fix_resume_loses_teacher():
 
 TEACHER_INPUT = PRELUDE + """
 import torch
-from builders import masked_lm_batch
+from builders import masked_lm_batch, tiny_text_v1_cfg
+from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextModel
 torch.manual_seed(0)
-model, src, tgt, full = masked_lm_batch()
+task, src, tgt, full = masked_lm_batch()
+model = Data2VecTextModel.build_model(tiny_text_v1_cfg(), task)
 model.train(); model.set_num_updates(0)  # builds the EMA teacher
 seen = []
 model.encoder.ema.model.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))

@@ -1,14 +1,18 @@
 """Model ``data2vec_text_dino``: upstream's data2vec v1 text model with the target switch.
 
 - ``target=data2vec``: upstream behaviour (regression of the teacher's top-K layers at masked tokens).
-- ``target=dino``: two masked views of each sequence (the masked_lm task's view and a second one
-  masked here with ``dino_mask_prob``); DINO's loss on the sentence (``<s>``) representation:
-  student = encoder + DINOHead on both views, teacher = the EMA encoder + an EMA head on both views,
-  cross-view pairs only.
+- ``target=dino``: two masked views of each sequence: the masked_lm task's view (the data2vec
+  student's input) and a second one masked here, independently, from the unmasked sequence with
+  ``dino_mask_prob`` (special tokens are never masked). DINO's loss on the sentence (``<s>``)
+  representation: student = encoder + DINOHead on both views; teacher = the EMA encoder + an EMA copy
+  of the head on both views; cross-view pairs only. The unused regression head is frozen.
 - ``target=both``: data2vec_weight * regression + dino_weight * DINO.
 
 The teacher momentum is upstream's linear anneal (ema_decay -> ema_end_decay); the teacher head
-follows the encoder's decay; the teacher temperature warms up with the update number.
+follows the encoder's decay; the teacher temperature warms up with the update number. Collapse
+monitors are logged with the loss: teacher_entropy, teacher_student_kl, center_norm,
+prototypes_used, dino_target_var (std of the teacher's <s> features across the batch; also
+``target_var`` when target=dino), teacher_temp.
 """
 from dataclasses import dataclass, field
 
@@ -18,6 +22,7 @@ from fairseq.models import register_model
 from fairseq.examples.data2vec.models.data2vec_text import (Data2VecTextConfig, Data2VecTextEncoder,
                                                             Data2VecTextModel)
 
+from ..compat.text_teacher_input import unmasked_tokens
 from .data2vec_dino import DinoTargetConfig, build_dino_objective, current_teacher_temp
 
 
@@ -31,10 +36,14 @@ class Data2VecTextDinoConfig(Data2VecTextConfig, DinoTargetConfig):
 class Data2VecTextDinoModel(Data2VecTextModel):
     def __init__(self, cfg, encoder):
         super().__init__(cfg, encoder)
+        if not 0 <= cfg.dino_mask_prob < 1:
+            raise ValueError(f"model.dino_mask_prob must be in [0, 1), got {cfg.dino_mask_prob}")
         self.dino = None
         self.num_updates = 0
         if cfg.target in ("dino", "both"):
             self.dino = build_dino_objective(cfg, cfg.transformer.encoder.embed_dim)
+        if cfg.target == "dino":  # kept (upstream builds the teacher only when it exists), never trained
+            encoder.regression_head.requires_grad_(False)
 
     @classmethod
     def build_model(cls, cfg, task):
@@ -47,35 +56,47 @@ class Data2VecTextDinoModel(Data2VecTextModel):
             self.dino.teacher_step(ema.get_decay())
         self.num_updates = num_updates
 
+    def remove_pretraining_modules(self, last_layer=None):
+        super().remove_pretraining_modules(last_layer)
+        self.dino = None
+
     def second_view(self, tokens):
-        """``tokens`` with ``dino_mask_prob`` of the non-special tokens replaced by <mask>."""
-        enc = self.encoder
-        special = tokens.eq(enc.dictionary.pad()) | tokens.eq(enc.dictionary.bos()) | tokens.eq(enc.dictionary.eos())
+        """``tokens`` (unmasked) with ``dino_mask_prob`` of the non-special tokens replaced by <mask>."""
+        d = self.encoder.dictionary
+        special = tokens.eq(d.pad()) | tokens.eq(d.bos()) | tokens.eq(d.eos())
         pick = (torch.rand(tokens.shape, device=tokens.device) < self.cfg.dino_mask_prob) & ~special
-        return tokens.masked_fill(pick, enc.mask_idx)
+        return tokens.masked_fill(pick, self.encoder.mask_idx)
 
     def dino_forward(self, src_tokens, target_tokens):
-        views = torch.cat([src_tokens, self.second_view(target_tokens)])
-        student, _ = self.encoder.extract_features(views)
+        # masked_lm's target_tokens hold only the masked positions' tokens: rebuild the sentence first
+        full = unmasked_tokens(src_tokens, target_tokens, self.encoder.dictionary.pad())
+        views = torch.cat([src_tokens, self.second_view(full)])
+        student, _ = self.encoder.extract_features(views)  # B x T x C
         with torch.no_grad():
             self.encoder.ema.model.eval()
             teacher = self.encoder.ema.model(views)["encoder_out"][0][0]  # T x B x C -> <s> of each view
         loss, monitors = self.dino(student[:, 0], teacher, current_teacher_temp(self.cfg, self.num_updates),
                                    n_global=2, update_center=self.training)
-        return loss, {**monitors, "target_var": float(teacher.float().std(0).mean())}
+        return loss, {**monitors, "dino_target_var": float(teacher.float().std(0).mean())}
 
     def forward(self, src_tokens, target_tokens=None, features_only=False, return_all_hiddens=False,
                 classification_head_name=None, **kwargs):
         if features_only or target_tokens is None or classification_head_name is not None:
             return super().forward(src_tokens, target_tokens, features_only, return_all_hiddens,
                                    classification_head_name, **kwargs)
+        if self.encoder.ema is None:
+            raise RuntimeError("data2vec_text_dino: no EMA teacher yet; call set_num_updates() before "
+                               "the first training forward (fairseq's trainer does)")
         result = {"losses": {}, "sample_size": 1, "logs": {}}
         if self.cfg.target in ("data2vec", "both"):
             result = super().forward(src_tokens, target_tokens, **kwargs)
             result["losses"] = {"main": result["losses"]["main"] * self.cfg.data2vec_weight}
         if self.cfg.target in ("dino", "both"):
             loss, monitors = self.dino_forward(src_tokens, target_tokens)
+            # the trainer divides by sample_size (masked tokens for the regression): undo it for DINO's mean
             result["losses"]["dino"] = loss * self.cfg.dino_weight * result["sample_size"]
+            if self.cfg.target == "dino":
+                monitors["target_var"] = monitors["dino_target_var"]
             result["logs"] = {**result.get("logs", {}), **monitors,
                               "ema_decay": self.encoder.ema.get_decay() * 1000}
         return result
