@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ..errors import WrongCheckpointError
+from ..errors import WrongCheckpointError, load_checked_checkpoint
 
 TEXT_MODELS = ("data2vec_text", "data2vec_text_dino")
 
@@ -26,15 +26,9 @@ def load_text_dictionary(dict_path):
 
 def load_text_encoder(checkpoint, weights="teacher", dict_path=None):
     """(model in eval mode, dictionary): pretraining-only parts removed, teacher weights if asked."""
-    from fairseq import checkpoint_utils
     from fairseq.models import MODEL_REGISTRY
 
-    state = checkpoint_utils.load_checkpoint_to_cpu(str(checkpoint))
-    cfg = state.get("cfg")
-    name = cfg["model"]["_name"] if cfg is not None else None
-    if name not in TEXT_MODELS:
-        raise WrongCheckpointError(f"{checkpoint} is not a data2vec v1 text pretraining checkpoint: its model is "
-                                   f"{name!r}; expected one of {TEXT_MODELS}")
+    state, cfg, name = load_checked_checkpoint(checkpoint, TEXT_MODELS, "data2vec v1 text pretraining")
     dictionary = load_text_dictionary(dict_path or os.path.join(str(cfg.task.data).split(os.pathsep)[0], "dict.txt"))
     params = dict(state["model"])
     rows = params["encoder.sentence_encoder.embed_tokens.weight"].size(0)

@@ -6,22 +6,16 @@ has them; ``'student'`` the trained network itself.
 """
 import torch
 
-from ..errors import WrongCheckpointError
+from ..errors import WrongCheckpointError, load_checked_checkpoint
 
 VISION_MODELS = ("data2vec_vision", "data2vec_dino")
 
 
 def load_vision_encoder(checkpoint, weights="teacher"):
     """(model in eval mode, its cfg) with pretraining-only parts removed."""
-    from fairseq import checkpoint_utils
     from fairseq.models import MODEL_REGISTRY
 
-    state = checkpoint_utils.load_checkpoint_to_cpu(str(checkpoint))
-    cfg = state.get("cfg")
-    name = cfg["model"]["_name"] if cfg is not None else None
-    if name not in VISION_MODELS:
-        raise WrongCheckpointError(f"{checkpoint} is not a data2vec image pretraining checkpoint: its model is "
-                                   f"{name!r}; expected one of {VISION_MODELS}")
+    state, cfg, name = load_checked_checkpoint(checkpoint, VISION_MODELS, "data2vec image pretraining")
     model = MODEL_REGISTRY[name].build_model(cfg.model)
     params = dict(state["model"])
     ema = params.pop("_ema", None)
