@@ -98,3 +98,11 @@ def pretrain_tiny_text(tmp, corpus_text):
     rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v1", Path(tmp) / "run", f"task.data={Path(tmp) / 'bin'}")
     assert rc == 0, log[-3000:]
     return Path(tmp) / "run" / "ckpt" / "checkpoint_last.pt", Path(tmp) / "bin" / "dict.txt"
+
+
+def squad_overrides(dict_file, model_path, *extra):
+    """fairseq-hydra-train overrides: tiny SQuAD fine-tuning (dev set minus XQuAD paragraphs), XQuAD en valid."""
+    squad, xquad_en = require_data("squad"), require_data("xquad", "xquad.en.json")
+    return ("+tiny=squad", f"task.data={squad}", "task.train_file=dev-v1.1.json", f"task.valid_file={xquad_en}",
+            f"task.exclude_paragraphs_of={xquad_en}", f"task.dict_file={dict_file}", f"model.model_path={model_path}",
+            *extra)

@@ -7,18 +7,11 @@ import shutil
 import pytest
 
 from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, pretrain_tiny_text, require_data,
-                     run_script)
+                     run_script, squad_overrides)
 
 pytestmark = pytest.mark.e2e
 LANGS = ("ar", "de", "en", "es", "ru", "zh")
 eval_qa = run_script("eval_qa.py")
-
-
-def squad_overrides(dict_file, model_path, *extra):
-    squad, xquad_en = require_data("squad"), require_data("xquad", "xquad.en.json")
-    return ("+tiny=squad", f"task.data={squad}", "task.train_file=dev-v1.1.json", f"task.valid_file={xquad_en}",
-            f"task.exclude_paragraphs_of={xquad_en}", f"task.dict_file={dict_file}", f"model.model_path={model_path}",
-            *extra)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """data2vec_text_dino end to end on real text (botchan.txt + SST-2 train sentences): the dino and both
 targets train through fairseq-hydra-train with the plugin; knn_eval_text.py scores frozen <s>
 features on the SST-2 dev set; a resumed run restores the EMA teacher, the teacher head, the center
-and the schedule."""
+and the schedule; the DINO-pretrained encoder fine-tunes on GLUE SST-2 and SQuAD."""
 import json
 import math
 import subprocess
@@ -12,13 +12,16 @@ import pytest
 import torch
 
 from d2v_ext.paths import PROJECT_ROOT
-from helpers import PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script
+from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script,
+                     squad_overrides)
 
 pytestmark = pytest.mark.e2e
 TARGETS = ("dino", "both")
 MONITORS = ("teacher_entropy", "teacher_student_kl", "center_norm", "prototypes_used", "dino_target_var",
             "teacher_temp", "ema_decay")
 knn_eval_text = run_script("knn_eval_text.py")
+prepare_glue = run_script("prepare_glue.py", "--workers", "1")
+eval_glue = run_script("eval_glue.py")
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +137,29 @@ def test_resume_restores_teacher_head_center_and_schedule(runs):
     assert "@ 40 updates" in log.split("begin training")[0]
     recs = json_records(log)
     assert recs[0]["num_updates"] == 50 and recs[0]["ema_decay"] == pytest.approx(999 + 0.9 * 45 / 120, abs=0.05)
+
+
+def test_dino_pretrained_encoder_finetunes_on_glue_and_squad(runs, tmp_path):
+    tmp, out = runs
+    ckpt, dict_file = out["dino"][0] / "ckpt" / "checkpoint_last.pt", tmp / "bin" / "dict.txt"
+    sst = tmp_path / "sst_2"
+    rc, log = prepare_glue("--task", "sst_2", "--input", require_data("glue", "SST-2"), "--dict", dict_file,
+                           "--out", sst, "--max-train", "600")
+    assert rc == 0, log
+    # GLUE: the usual recipe with model._name=data2vec_text_dino; the DINO parts are dropped on load
+    rc, log = hydra_train(FINETUNE_CONFIGS, "sst_2", tmp_path / "glue", "+tiny=glue", f"task.data={sst}",
+                          f"checkpoint.restore_file={ckpt}", "model._name=data2vec_text_dino",
+                          "optimization.max_update=15", "dataset.validate_interval_updates=15")
+    assert rc == 0, log[-3000:]
+    assert f"Loaded checkpoint {ckpt}" in log
+    assert json_records(log, "valid")[-1]["valid_num_updates"] == 15
+    rc, res = eval_glue(tmp_path / "glue" / "ckpt" / "checkpoint_last.pt", "--data", sst, "--task", "sst_2",
+                        "--out", tmp_path / "glue.json")
+    assert rc == 0, res
+    assert json.loads((tmp_path / "glue.json").read_text())["splits"]["valid"]["n"] == 872
+    # SQuAD: data2vec_text_qa takes a data2vec_text_dino encoder like a data2vec_text one
+    rc, log = hydra_train(FINETUNE_CONFIGS, "squad", tmp_path / "qa",
+                          *squad_overrides(dict_file, ckpt, "task.max_train_examples=300", "optimization.max_update=10",
+                                           "dataset.validate_interval_updates=10"))
+    assert rc == 0, log[-3000:]
+    assert "loaded" in log and "encoder tensors from" in log and "dropped" in log

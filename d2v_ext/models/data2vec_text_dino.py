@@ -56,6 +56,15 @@ class Data2VecTextDinoModel(Data2VecTextModel):
             self.dino.teacher_step(ema.get_decay())
         self.num_updates = num_updates
 
+    def upgrade_state_dict_named(self, state_dict, name):
+        # fine-tuning (model._name=data2vec_text_dino, target=data2vec) from a DINO-pretrained checkpoint:
+        # the DINO head, its teacher and the center are pretraining-only, like upstream's regression head
+        prefix = name + "." if name != "" else ""
+        if self.dino is None:
+            for k in [k for k in state_dict if k.startswith(prefix + "dino.")]:
+                del state_dict[k]
+        return super().upgrade_state_dict_named(state_dict, name)
+
     def remove_pretraining_modules(self, last_layer=None):
         super().remove_pretraining_modules(last_layer)
         self.dino = None

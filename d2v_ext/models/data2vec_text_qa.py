@@ -19,7 +19,7 @@ from ..modules.span_head import SpanHead
 from ..errors import WrongCheckpointError
 
 logger = logging.getLogger(__name__)
-BACKBONES = ("data2vec_text", "data2vec_multi")
+BACKBONES = ("data2vec_text", "data2vec_text_dino", "data2vec_multi")
 
 
 
