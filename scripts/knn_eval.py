@@ -28,7 +28,8 @@ def main(argv=None):
     args = parse_args(argv)
     import d2v_ext  # noqa: F401  (registers the models)
     from d2v_ext.evaluation.knn import knn_predict, topk_accuracy
-    from d2v_ext.evaluation.vision_features import probe_features, write_probe_outputs
+    from d2v_ext.evaluation.probe_outputs import write_probe_outputs
+    from d2v_ext.evaluation.vision_features import probe_features
 
     feats, classes, _ = probe_features(args, "knn_eval.py")
     (xtr, ytr), (xva, yva) = feats["train"], feats["val"]

@@ -65,7 +65,7 @@ def main(argv=None):
     from d2v_ext.errors import WrongCheckpointError
     from d2v_ext.evaluation.knn import knn_predict, topk_accuracy
     from d2v_ext.evaluation.text_features import encode_sentences, load_text_encoder, sentence_features
-    from d2v_ext.evaluation.vision_features import write_probe_outputs
+    from d2v_ext.evaluation.probe_outputs import write_probe_outputs
 
     task = TASKS[args.task]
     if not os.path.isfile(args.checkpoint):

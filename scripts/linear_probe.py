@@ -30,7 +30,8 @@ def main(argv=None):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from d2v_ext.evaluation.vision_features import probe_features, write_probe_outputs
+    from d2v_ext.evaluation.probe_outputs import write_probe_outputs
+    from d2v_ext.evaluation.vision_features import probe_features
 
     feats, classes, _ = probe_features(args, "linear_probe.py")
     (xtr, ytr), (xva, yva) = ((x.numpy(), y.numpy()) for x, y in (feats["train"], feats["val"]))

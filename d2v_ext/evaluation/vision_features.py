@@ -103,14 +103,3 @@ def probe_features(args, script):
         return tree_features(args.checkpoint, args.data, args.pool, args.weights)
     except (WrongCheckpointError, ImageInputError) as e:
         sys.exit(f"{script}: error: {e}")
-
-
-def write_probe_outputs(args, result, row):
-    import json
-
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
-    if args.md:
-        with open(args.md, "a") as f:
-            f.write(row + "\n")
