@@ -6,21 +6,22 @@ answers mapped back to the original characters, the official SQuAD v1.1 EM/F1, t
 (best token span a model could pick: what tokenisation and windowing lose) and the trivial
 first-3-words baseline. Writes, under --out: results.md (one row per file plus the average),
 results.json, and predictions/<name>.json in the official {id: answer} format (each file as soon
-as it is done). The language is read from names like xquad.de.json.
+as it is done). Every input file is read and checked before the model is loaded, so a malformed
+file stops the run before anything is written; earlier outputs in --out stay as they were. The
+language is read from names like xquad.de.json.
 Example:
   python scripts/eval_qa.py runs/squad/ckpt/checkpoint_best.pt ../shared/data/xquad/xquad.*.json --out runs/xquad
 """
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from d2v_ext import cli
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__)
     p.add_argument("checkpoint", help="fine-tuned QA checkpoint (config/finetuning/squad.yaml)")
     p.add_argument("files", nargs="+", help="SQuAD v1.1-format json files")
     p.add_argument("--out", help="output folder (default: print the table only)")
@@ -57,44 +58,31 @@ def markdown(rows, avg):
 
 
 def write_json(path, obj):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
+    cli.write_atomic(path, json.dumps(obj, ensure_ascii=False, indent=1))
 
 
+@cli.script("eval_qa.py")
 def main(argv=None):
     args = parse_args(argv)
     import d2v_ext  # noqa: F401  (registers the task and model)
-    from d2v_ext.data.squad_json import SquadFormatError
-    from d2v_ext.errors import WrongCheckpointError
+    from d2v_ext.data.dictionary import check_dictionary_file
+    from d2v_ext.data.squad_json import read_squad_examples
     from d2v_ext.evaluation.qa_baselines import first_words_predictions
     from d2v_ext.evaluation.qa_predict import load_qa_checkpoint, predict_file
     from d2v_ext.evaluation.squad_metric import squad_scores
 
-    if not os.path.isfile(args.checkpoint):
-        sys.exit(f"eval_qa.py: error: checkpoint not found: {args.checkpoint}")
-    for f in args.files:
-        if not os.path.isfile(f):
-            sys.exit(f"eval_qa.py: error: file not found: {f}")
+    out = cli.check_output_dir(args.out, "--out")
+    for path in args.files:  # every file is checked before the model loads or anything is written
+        read_squad_examples(path, skip_bad=args.skip_bad_examples)
     overrides = {"skip_bad_examples": args.skip_bad_examples}
     if args.dict:
-        overrides["dict_file"] = os.path.abspath(args.dict)
-    try:
-        model, task = load_qa_checkpoint(args.checkpoint, overrides, cpu=not args.gpu)
-    except WrongCheckpointError as e:
-        sys.exit(f"eval_qa.py: error: {e}")
-    out = Path(args.out) if args.out else None
-    if out:
-        (out / "predictions").mkdir(parents=True, exist_ok=True)
+        overrides["dict_file"] = os.path.abspath(check_dictionary_file(args.dict, "--dict"))
+    model, task = load_qa_checkpoint(args.checkpoint, overrides, cpu=not args.gpu)
     rows = []
     for i, path in enumerate(args.files, 1):
         name = file_label(path)
         print(f"[{i}/{len(args.files)}] {name}: {path}", flush=True)
-        try:
-            res, preds, tokenized = predict_file(model, task, path, args.batch_size, args.n_best, args.max_answer_len)
-        except SquadFormatError as e:
-            sys.exit(f"eval_qa.py: error: {e}")
+        res, preds, tokenized = predict_file(model, task, path, args.batch_size, args.n_best, args.max_answer_len)
         refs = {te.example.qid: te.example.answer_texts for te in tokenized}
         res["baseline_f1"] = squad_scores(first_words_predictions(tokenized), refs)["f1"]
         res.update(name=name, file=os.path.abspath(path))
@@ -110,7 +98,7 @@ def main(argv=None):
     table = markdown(rows, avg)
     print("\n" + table)
     if out:
-        (out / "results.md").write_text(f"# QA evaluation of {os.path.abspath(args.checkpoint)}\n\n{table}")
+        cli.write_atomic(out / "results.md", f"# QA evaluation of {os.path.abspath(args.checkpoint)}\n\n{table}")
         write_json(out / "results.json", {"checkpoint": os.path.abspath(args.checkpoint), "files": rows,
                                           "average": avg, "n_best": args.n_best,
                                           "max_answer_len": args.max_answer_len})

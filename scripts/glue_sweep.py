@@ -11,24 +11,24 @@ Examples:
   python scripts/glue_sweep.py ... --launcher submitit_slurm -- hydra.launcher.partition=learnfair hydra.launcher.gpus_per_node=1
   python scripts/glue_sweep.py ... --tasks sst_2 --lrs 1e-4 --seeds 1,2 -- +tiny=glue     (tiny CPU check)
 """
-import argparse
 import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GLUE8 = ["cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst_2", "sts_b"]
+from d2v_ext import cli
+from d2v_ext.data.glue_tasks import GLUE_TASKS
+from d2v_ext.launch import FINETUNE_CONFIGS, hydra_train_command
+from d2v_ext.paths import PROJECT_ROOT
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__)
     p.add_argument("--data-root", required=True, help="folder with one prepare_glue.py output per task")
     p.add_argument("--restore-file", default=None,
                    help="data2vec v1 text checkpoint (omit for the random-init control)")
     p.add_argument("--model-path", default=None, help="data2vec 2.0 text checkpoint (model=data2vec2_text)")
-    p.add_argument("--tasks", default=",".join(GLUE8), help="comma-separated config names (default: all 8)")
+    p.add_argument("--tasks", default=",".join(GLUE_TASKS), help="comma-separated config names (default: all 8)")
     p.add_argument("--task-data", action="append", default=[], metavar="TASK=DIR",
                    help="data folder of a task if not <data-root>/<task> (e.g. nli3=data-bin/vitaminc)")
     p.add_argument("--lrs", default="1e-5,2e-5,3e-5,4e-5", help="learning rates (paper: 1,2,3,4 x 1e-5)")
@@ -43,10 +43,9 @@ def parse_args(argv=None):
 def task_command(args, task):
     data = dict(t.split("=", 1) for t in args.task_data).get(task, os.path.join(args.data_root, task))
     lrs = ",".join(f"[{lr}]" for lr in args.lrs.split(","))
-    cmd = [str(Path(sys.executable).parent / "fairseq-hydra-train"), "-m", "--config-dir",
-           str(ROOT / "config" / "finetuning"), "--config-name", task, f"common.user_dir={ROOT / 'd2v_ext'}",
-           f"task.data={os.path.abspath(data)}", f"optimization.lr={lrs}", f"common.seed={args.seeds}",
-           f"hydra.sweep.dir={os.path.abspath(os.path.join(args.out, task))}", "hydra.sweep.subdir=${hydra.job.num}"]
+    cmd = hydra_train_command(FINETUNE_CONFIGS, task, f"task.data={os.path.abspath(data)}", f"optimization.lr={lrs}",
+                              f"common.seed={args.seeds}", f"hydra.sweep.dir={os.path.abspath(os.path.join(args.out, task))}",
+                              "hydra.sweep.subdir=${hydra.job.num}", multirun=True)
     if args.model_path:
         cmd += ["model=data2vec2_text", f"model.model_path={os.path.abspath(args.model_path)}"]
     else:
@@ -57,9 +56,19 @@ def task_command(args, task):
     return cmd + list(args.overrides)
 
 
+@cli.script("glue_sweep.py")
 def main(argv=None):
     args = parse_args(argv)
+    from d2v_ext.errors import ConfigError, MissingInputError
+
     tasks = args.tasks.split(",")
+    unknown = [t for t in tasks if not (FINETUNE_CONFIGS / f"{t}.yaml").is_file()]
+    if unknown:
+        raise ConfigError(f"--tasks: no recipe config/finetuning/<task>.yaml for {', '.join(unknown)}")
+    for f in (args.restore_file, args.model_path):
+        if f and not os.path.isfile(f):
+            raise MissingInputError(f"checkpoint {f}: not found")
+    cli.check_output_dir(args.out, "--out")
     n = len(args.lrs.split(",")) * len(args.seeds.split(","))
     cmds = [task_command(args, t) for t in tasks]
     print(f"glue_sweep.py: {len(tasks)} task(s) x {n} runs = {len(tasks) * n} fine-tuning runs -> {args.out}")
@@ -80,7 +89,7 @@ def main(argv=None):
                 failed.append(t)
     if failed:
         sys.exit(f"glue_sweep.py: task(s) {failed} failed; see {args.out}/<task>.log")
-    report = [sys.executable, str(ROOT / "scripts" / "report.py"), args.out,
+    report = [sys.executable, str(PROJECT_ROOT / "scripts" / "report.py"), args.out,
               "--out", os.path.join(args.out, "report.md"), "--json", os.path.join(args.out, "runs.json")]
     return subprocess.call(report)
 

@@ -10,12 +10,11 @@ prints a Markdown row beside the majority-class accuracy.
 Example:
   python scripts/knn_eval_text.py runs/pre/ckpt/checkpoint_last.pt --out knn_text.json
 """
-import argparse
 import os
 import sys
 from collections import Counter
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from d2v_ext import cli
 
 
 def parse_args(argv=None):
@@ -23,7 +22,7 @@ def parse_args(argv=None):
 
     sst = shared_data_dir() / "glue" / "SST-2"
     enc, voc = default_gpt2_bpe_files()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__)
     p.add_argument("checkpoint", help="data2vec_text / data2vec_text_dino pretraining checkpoint")
     p.add_argument("--task", choices=("sst_2", "cola"), default="sst_2", help="single-sentence GLUE task")
     p.add_argument("--train", default=str(sst / "train.tsv"), help="labelled TSV: the memory bank")
@@ -56,33 +55,32 @@ def labelled(path, task, limit=0):
     return rows
 
 
+@cli.script("knn_eval_text.py")
 def main(argv=None):
     args = parse_args(argv)
+    cli.check_output_file(args.out, "--out")
+    cli.check_output_file(args.md, "--md")
     import d2v_ext  # noqa: F401  (registers the models)
     import torch
 
-    from d2v_ext.data.glue_tasks import TASKS, GlueRowError
-    from d2v_ext.errors import WrongCheckpointError
+    from d2v_ext.data.glue_tasks import TASKS
+    from d2v_ext.errors import MissingInputError
     from d2v_ext.evaluation.knn import knn_predict, topk_accuracy
     from d2v_ext.evaluation.text_features import encode_sentences, load_text_encoder, sentence_features
-    from d2v_ext.evaluation.probe_outputs import write_probe_outputs
 
     task = TASKS[args.task]
-    if not os.path.isfile(args.checkpoint):
-        sys.exit(f"knn_eval_text.py: error: checkpoint not found: {args.checkpoint}")
-    try:
-        model, dictionary = load_text_encoder(args.checkpoint, args.weights, args.dict)
-        data = {"train": labelled(args.train, task, args.max_train), "val": labelled(args.val, task)}
-        positions = model.cfg.transformer.max_source_positions
-        feats = {}
-        for split, rows in data.items():
-            print(f"knn_eval_text.py: {split}: encoding {len(rows):,} sentences ({args.pool}, {args.weights})",
-                  flush=True)
-            toks = encode_sentences([s for s, _ in rows], dictionary, args.bpe_encoder, args.bpe_vocab, positions)
-            x = torch.nn.functional.normalize(sentence_features(model, toks, dictionary.pad(), args.pool), dim=-1)
-            feats[split] = (x, torch.tensor([y for _, y in rows]))
-    except (WrongCheckpointError, GlueRowError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"knn_eval_text.py: error: {e}")
+    for flag, path in (("--train", args.train), ("--val", args.val)):
+        if not os.path.isfile(path):
+            raise MissingInputError(f"{flag} {path}: not found; expected a labelled GLUE TSV (sentence<TAB>label)")
+    data = {"train": labelled(args.train, task, args.max_train), "val": labelled(args.val, task)}
+    model, dictionary = load_text_encoder(args.checkpoint, args.weights, args.dict)
+    positions = model.cfg.transformer.max_source_positions
+    feats = {}
+    for split, rows in data.items():
+        print(f"knn_eval_text.py: {split}: encoding {len(rows):,} sentences ({args.pool}, {args.weights})", flush=True)
+        toks = encode_sentences([s for s, _ in rows], dictionary, args.bpe_encoder, args.bpe_vocab, positions)
+        x = torch.nn.functional.normalize(sentence_features(model, toks, dictionary.pad(), args.pool), dim=-1)
+        feats[split] = (x, torch.tensor([y for _, y in rows]))
     (xtr, ytr), (xva, yva) = feats["train"], feats["val"]
     n_cls = task.num_classes
     acc = topk_accuracy(knn_predict(xtr, ytr, xva, n_cls, args.k, args.temperature), yva, ks=(1,))
@@ -94,7 +92,7 @@ def main(argv=None):
     row = (f"| {name} | {args.task} k-NN (k={args.k}, T={args.temperature}, {args.pool}) | {acc['top1']:.1f} "
            f"| {majority:.1f} |")
     print(f"k-NN accuracy {acc['top1']:.2f}  (majority class {majority:.1f})\n{row}")
-    write_probe_outputs(args, res, row)
+    cli.write_probe_outputs(args, res, row)
     return 0
 
 

@@ -7,33 +7,32 @@ are standardised with the train statistics, then a multinomial logistic-regressi
 Example:
   python scripts/linear_probe.py runs/pre/ckpt/checkpoint_last.pt --data ../shared/data/images/cifar10 --out probe.json
 """
-import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from d2v_ext import cli
 
 
 def parse_args(argv=None):
-    from d2v_ext.evaluation.vision_features import add_probe_arguments
-
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_probe_arguments(p)
+    p = cli.parser(__doc__)
+    cli.add_probe_arguments(p)
     p.add_argument("--C", type=float, default=1.0, help="inverse L2 strength (try 0.01-10 if it under/overfits)")
     p.add_argument("--max-iter", type=int, default=2000, help="solver iterations (default 2000)")
     return p.parse_args(argv)
 
 
+@cli.script("linear_probe.py")
 def main(argv=None):
     args = parse_args(argv)
+    cli.check_output_file(args.out, "--out")
+    cli.check_output_file(args.md, "--md")
     import d2v_ext  # noqa: F401  (registers the models)
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from d2v_ext.evaluation.probe_outputs import write_probe_outputs
-    from d2v_ext.evaluation.vision_features import probe_features
+    from d2v_ext.evaluation.vision_features import tree_features
 
-    feats, classes, _ = probe_features(args, "linear_probe.py")
+    feats, classes, _ = tree_features(args.checkpoint, args.data, args.pool, args.weights)
     (xtr, ytr), (xva, yva) = ((x.numpy(), y.numpy()) for x, y in (feats["train"], feats["val"]))
     scaler = StandardScaler().fit(xtr)
     clf = LogisticRegression(C=args.C, max_iter=args.max_iter).fit(scaler.transform(xtr), ytr)
@@ -45,7 +44,7 @@ def main(argv=None):
            "top1": top1, "train_top1": train_acc, "iterations": int(max(clf.n_iter_))}
     row = f"| {name} | linear probe (C={args.C}, {args.pool}) | {top1:.1f} | train {train_acc:.1f} |"
     print(f"linear probe top-1 {top1:.2f} (train {train_acc:.2f}; chance {100 / len(classes):.1f})\n{row}")
-    write_probe_outputs(args, res, row)
+    cli.write_probe_outputs(args, res, row)
     return 0
 
 

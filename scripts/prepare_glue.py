@@ -11,25 +11,23 @@ Examples:
   python scripts/prepare_glue.py --task nli3 --input ../shared/data/glue/VitaminC --dict ... --out data-bin/vitaminc
   python scripts/prepare_glue.py --task all --glue-dir /path/to/glue_data --dict ... --out data-bin/glue
 """
-import argparse
 import os
 import sys
 from collections import Counter
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from d2v_ext.data.binarize import binarize_monolingual  # noqa: E402
-from d2v_ext.data.bpe import encode_lines  # noqa: E402
-from d2v_ext.data.glue_tasks import TASKS, GlueRowError, read_rows  # noqa: E402
-from d2v_ext.data.output_dir import staged_output  # noqa: E402
-from d2v_ext.paths import default_gpt2_bpe_files  # noqa: E402
-
-GLUE8 = ["cola", "sst_2", "mrpc", "qqp", "sts_b", "mnli", "qnli", "rte"]
+from d2v_ext import cli
+from d2v_ext.data.binarize import binarize_monolingual
+from d2v_ext.data.bpe import encode_lines
+from d2v_ext.data.dictionary import check_dictionary_file
+from d2v_ext.data.glue_tasks import GLUE_TASKS, TASKS, GlueRowError, read_rows
+from d2v_ext.data.output_dir import staged_output
+from d2v_ext.errors import MissingInputError
+from d2v_ext.paths import default_gpt2_bpe_files
 
 
 def parse_args(argv=None):
     enc, voc = default_gpt2_bpe_files()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__)
     p.add_argument("--task", required=True, choices=sorted(TASKS) + ["all"],
                    help="GLUE task, nli3 (MNLI-like 3-way NLI TSV), or all (the 8 GLUE tasks)")
     p.add_argument("--input", help="the task folder with train.tsv and dev*.tsv")
@@ -57,7 +55,7 @@ def load_splits(task, folder, args, skipped):
     for split, name in splits.items():
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{task.name}: {path} not found (expected GLUE layout: {list(splits.values())})")
+            raise MissingInputError(f"{task.name}: {path} not found (expected GLUE layout: {list(splits.values())})")
         rows[split] = list(read_rows(path, task, args.skip_bad_rows, skipped[split]))
         if split == "train" and args.max_train:
             rows[split] = rows[split][: args.max_train]
@@ -80,7 +78,7 @@ def write_task(task, folder, out, args):
                         f.write(ids + "\n")
                 prefixes.append(path)
             binarize_monolingual(os.path.join(tmp, f"input{i}"), prefixes[0], ",".join(prefixes[1:]),
-                                 args.dict, args.workers)
+                                 args.dict, args.workers, dict_flag="--dict")
         write_labels(task, rows, tmp, args.workers)
         for name in os.listdir(tmp):
             if name.endswith((".bpe", ".lbl")):
@@ -109,19 +107,18 @@ def write_labels(task, rows, tmp, workers):
         prefixes.append(os.path.join(tmp, f"label.{split}.lbl"))
         with open(prefixes[-1], "w") as f:
             f.writelines(label + "\n" for _, label in rows[split])
-    binarize_monolingual(label_dir, prefixes[0], ",".join(prefixes[1:]), label_dict, workers)
+    binarize_monolingual(label_dir, prefixes[0], ",".join(prefixes[1:]), label_dict, workers, dict_flag="label dictionary")
 
 
+@cli.script("prepare_glue.py")
 def main(argv=None):
     args = parse_args(argv)
-    jobs = ([(TASKS[t], os.path.join(args.glue_dir, TASKS[t].folder), os.path.join(args.out, t)) for t in GLUE8]
+    cli.check_output_dir(args.out, "--out")
+    check_dictionary_file(args.dict, "--dict")
+    jobs = ([(TASKS[t], os.path.join(args.glue_dir, TASKS[t].folder), os.path.join(args.out, t)) for t in GLUE_TASKS]
             if args.task == "all" else [(TASKS[args.task], args.input, args.out)])
-    try:
-        for task, folder, out in jobs:
-            write_task(task, folder, out, args)
-    except (GlueRowError, FileNotFoundError) as e:
-        print(f"prepare_glue.py: error: {e}", file=sys.stderr)
-        return 2
+    for task, folder, out in jobs:
+        write_task(task, folder, out, args)
     return 0
 
 

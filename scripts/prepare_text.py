@@ -8,21 +8,20 @@ in parallel workers, then binarized with fairseq's own dictionary builder and bi
 Example:
   python scripts/prepare_text.py ../shared/data/text/botchan.txt --out data-bin/botchan
 """
-import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from d2v_ext.data.binarize import binarize_monolingual  # noqa: E402
-from d2v_ext.data.bpe import TextInputError, encode_lines, read_text_lines  # noqa: E402
-from d2v_ext.data.output_dir import staged_output  # noqa: E402
-from d2v_ext.paths import default_gpt2_bpe_files  # noqa: E402
+from d2v_ext import cli
+from d2v_ext.data.binarize import binarize_monolingual
+from d2v_ext.data.bpe import TextInputError, encode_lines, read_text_lines
+from d2v_ext.data.dictionary import check_dictionary_file
+from d2v_ext.data.output_dir import staged_output
+from d2v_ext.paths import default_gpt2_bpe_files
 
 
 def parse_args(argv=None):
     enc, voc = default_gpt2_bpe_files()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__)
     p.add_argument("inputs", nargs="+", help="UTF-8 text files (training split)")
     p.add_argument("--out", required=True, help="output folder (dict.txt, train.bin/idx, valid.bin/idx)")
     p.add_argument("--valid", nargs="*", default=None,
@@ -107,23 +106,24 @@ def write_bpe_splits(args, tmp, total_bytes):
         return counts
 
 
+@cli.script("prepare_text.py")
 def main(argv=None):
     args = parse_args(argv)
+    cli.check_output_dir(args.out, "--out")
+    if args.srcdict:
+        check_dictionary_file(args.srcdict, "--srcdict")
     inputs = args.inputs + (args.valid or [])
     total = sum(os.path.getsize(p) for p in inputs if os.path.isfile(p))
-    try:
-        with staged_output(args.out) as tmp:
-            counts = write_bpe_splits(args, tmp, total)
-            if counts["valid"] == 0:
-                raise TextInputError("the valid split is empty: give --valid files or more input text")
-            paths = {s: os.path.join(tmp, f"{s}.bpe") for s in ("train", "valid")}
-            binarize_monolingual(tmp, paths["train"], paths["valid"], args.srcdict, args.workers)
-            if not args.keep_bpe:
-                for p in paths.values():
-                    os.remove(p)
-    except (TextInputError, FileNotFoundError, ValueError) as e:
-        print(f"prepare_text.py: error: {e}", file=sys.stderr)
-        return 2
+    with staged_output(args.out) as tmp:
+        counts = write_bpe_splits(args, tmp, total)
+        if counts["valid"] == 0:
+            raise TextInputError(f"{', '.join(args.valid or args.inputs)}: the valid split is empty; give --valid "
+                                 "files or more input text")
+        paths = {s: os.path.join(tmp, f"{s}.bpe") for s in ("train", "valid")}
+        binarize_monolingual(tmp, paths["train"], paths["valid"], args.srcdict, args.workers)
+        if not args.keep_bpe:
+            for p in paths.values():
+                os.remove(p)
     print(f"prepare_text.py: wrote {args.out} (BPE tokens: train {counts['train']:,}, "
           f"valid {counts['valid']:,})")
     return 0

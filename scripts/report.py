@@ -9,18 +9,16 @@ Examples:
   python scripts/report.py multirun/2026-11-24 --out report.md
   python scripts/report.py runs/demo/finetune --name runs/demo/pretrain/ckpt/checkpoint_last.pt="tiny data2vec"
 """
-import argparse
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from d2v_ext.evaluation.glue_report import collect, sweep_table, table  # noqa: E402
+from d2v_ext import cli
+from d2v_ext.errors import ConfigError, DataError
+from d2v_ext.evaluation.glue_report import collect, sweep_table, table
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__)
     p.add_argument("runs", nargs="+", help="run folders or folders containing them")
     p.add_argument("--name", action="append", default=[], metavar="INIT=LABEL",
                    help="column label for an initialisation (a restore_file / model_path)")
@@ -35,22 +33,26 @@ def render(runs, names):
             + "\n### Every learning rate (mean over seeds)\n\n" + sweep_table(runs, names))
 
 
+@cli.script("report.py")
 def main(argv=None):
     args = parse_args(argv)
+    bad = [n for n in args.name if "=" not in n]
+    if bad:
+        raise ConfigError(f"--name {bad[0]!r}: expected INIT=LABEL (a restore_file / model_path, then its label)")
     names = dict(n.split("=", 1) for n in args.name)
+    cli.check_output_file(args.out, "--out")
+    cli.check_output_file(args.json, "--json")
     runs = collect(args.runs)
     if not runs:
-        sys.exit(f"report.py: error: no GLUE fine-tuning runs (with .hydra/ and valid metrics) under {args.runs}")
+        raise DataError(f"{', '.join(args.runs)}: no GLUE fine-tuning runs (folders with .hydra/ and valid metrics)")
     md = render(runs, names)
     print(md)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write(md)
+        cli.write_atomic(args.out, md)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump([{**r.__dict__, "path": str(r.path)} for r in runs], f, indent=2)
-    return md
+        cli.write_atomic(args.json, json.dumps([{**r.__dict__, "path": str(r.path)} for r in runs], indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,18 +2,16 @@
 import contextlib
 import importlib.util
 import io
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from d2v_ext.launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_command, tiny_override  # noqa: F401
+from d2v_ext.logs import records
 from d2v_ext.paths import PROJECT_ROOT, shared_data_dir
 
 DATA = shared_data_dir()
-PLUGIN = PROJECT_ROOT / "d2v_ext"
-PRETRAIN_CONFIGS = PROJECT_ROOT / "config" / "pretraining"
-BIN = Path(sys.executable).parent
 
 
 def require_data(*parts) -> Path:
@@ -22,15 +20,10 @@ def require_data(*parts) -> Path:
     return p
 
 
-FINETUNE_CONFIGS = PROJECT_ROOT / "config" / "finetuning"
-
-
 def hydra_train(config_dir, config_name, run_dir, *overrides, timeout=600, env=None):
     """Run fairseq-hydra-train with the plugin; return (returncode, combined log text)."""
     run_dir = Path(run_dir)
-    cmd = [str(BIN / "fairseq-hydra-train"), "--config-dir", str(config_dir), "--config-name",
-           config_name, f"common.user_dir={PLUGIN}", f"hydra.run.dir={run_dir}",
-           f"checkpoint.save_dir={run_dir / 'ckpt'}", *overrides]
+    cmd = hydra_train_command(config_dir, config_name, *overrides, run_dir=run_dir, save_dir=run_dir / "ckpt")
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **(env or {}))
     run_dir.mkdir(parents=True, exist_ok=True)
     p = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True, timeout=timeout)
@@ -41,19 +34,7 @@ def hydra_train(config_dir, config_name, run_dir, *overrides, timeout=600, env=N
 
 def json_records(log_text, tag="train_inner"):
     """The json dicts fairseq logged under ``[tag]`` (log_format: json), values as floats."""
-    recs = []
-    for line in log_text.splitlines():
-        if f"[{tag}][INFO] - {{" in line:
-            d = json.loads(line.split(" - ", 1)[1])
-            recs.append({k: _num(v) for k, v in d.items()})
-    return recs
-
-
-def _num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return v
+    return records(log_text.splitlines(), tag)
 
 
 def run_python(code, skip_fixes=None, timeout=300):
@@ -88,14 +69,14 @@ def run_script(name, *default_args):
 
 
 def pretrain_tiny_text(tmp, corpus_text):
-    """prepare_text.py on ``corpus_text``, then tiny_text_v1 (120 updates) on it, under ``tmp``;
+    """prepare_text.py on ``corpus_text``, then text_v1 +tiny=text_v1 (120 updates) on it, under ``tmp``;
     returns (checkpoint path, its dict.txt)."""
     corpus = Path(tmp) / "corpus.txt"
     corpus.write_text(corpus_text, encoding="utf-8")
     p = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "prepare_text.py"), str(corpus),
                         "--out", str(Path(tmp) / "bin"), "--workers", "2", "--quiet"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v1", Path(tmp) / "run", f"task.data={Path(tmp) / 'bin'}")
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v1", Path(tmp) / "run", "+tiny=text_v1", f"task.data={Path(tmp) / 'bin'}")
     assert rc == 0, log[-3000:]
     return Path(tmp) / "run" / "ckpt" / "checkpoint_last.pt", Path(tmp) / "bin" / "dict.txt"
 

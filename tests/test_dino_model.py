@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import d2v_ext  # noqa: F401  (registers the models)
-from d2v_ext.models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel, teacher_momentum
+from d2v_ext.models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel
+from d2v_ext.errors import ConfigError
+from d2v_ext.modules.schedules import teacher_momentum
 from d2v_ext.modules.rel_pos import sub_window_bias, sub_window_index
 
 TINY = dict(image_size=32, patch_size=4, depth=2, embed_dim=32, num_heads=2, num_mask_patches=20,
@@ -103,12 +105,12 @@ def test_local_crop_bias_is_a_sub_window_of_the_shared_table():
     small = sub_window_bias(rpb, 4, 4)
     # patch (0,0) -> (1,1) has the same offset in both grids: same bias
     assert torch.allclose(small[:, 1, 1 + 4 + 1], full[:, 1, 1 + 8 + 1])
-    with pytest.raises(ValueError, match="larger than the model"):
+    with pytest.raises(ConfigError, match="larger than the model"):
         sub_window_bias(rpb, 9, 8)
-    with pytest.raises(ValueError, match="model.image_size"):
+    with pytest.raises(ConfigError, match="model.image_size"):
         m(global_crops=[torch.randn(2, 3, 16, 16)] * 2, local_crops=[])
 
 
 def test_dino_target_needs_a_transformer_only_teacher():
-    with pytest.raises(ValueError, match="ema_transformer_only=true"):
+    with pytest.raises(ConfigError, match="ema_transformer_only=false: data2vec_dino with a DINO target needs true"):
         Data2VecDinoModel(Data2VecDinoConfig(**TINY, target="dino", ema_transformer_only=False))

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from d2v_ext.modules.dino_head import DINOHead
-from d2v_ext.modules.dino_loss import DINOLoss, teacher_temp_at
+from d2v_ext.modules.dino_loss import DINOLoss
+from d2v_ext.modules.schedules import teacher_temp_at
 
 
 def reference_loss(student, teacher, center, t_temp, s_temp, n_global, n_crops):

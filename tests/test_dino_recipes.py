@@ -1,7 +1,11 @@
-"""The data2vec / DINO comparison recipes differ only in the switched line (model.target)."""
+"""The data2vec / DINO comparison recipes differ only in what they switch: image_dino_* only in
+model.target (paper scale and tiny), text_dino from text_v1 only in the DINO block."""
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from helpers import PRETRAIN_CONFIGS
+
+TARGETS = ("data2vec", "dino", "both")
 
 
 def flat(cfg, prefix=""):
@@ -14,27 +18,32 @@ def flat(cfg, prefix=""):
     return out
 
 
-def test_only_the_target_differs():
-    cfgs = {t: flat(OmegaConf.to_container(OmegaConf.load(PRETRAIN_CONFIGS / f"image_dino_{t}.yaml")))
-            for t in ("data2vec", "dino", "both")}
-    keys = set().union(*cfgs.values())
-    differing = {k for k in keys if len({str(c.get(k)) for c in cfgs.values()}) > 1}
-    assert differing == {"model.target"}
-    assert [cfgs[t]["model.target"] for t in ("data2vec", "dino", "both")] == ["data2vec", "dino", "both"]
-    for name in ("tiny_image_dino_data2vec", "tiny_image_dino_dino", "tiny_image_dino_both"):
-        defaults = OmegaConf.load(PRETRAIN_CONFIGS / f"{name}.yaml").defaults
-        assert list(defaults) == ["_self_", name[5:], "tiny/image_dino"]  # same tiny overrides for all
+def composed(name, *overrides):
+    """The recipe as hydra composes it (recipes are `@package _group_`: fairseq's schema puts that at the root)."""
+    with initialize_config_dir(config_dir=str(PRETRAIN_CONFIGS), version_base=None):
+        c = OmegaConf.to_container(compose(name, overrides=list(overrides)))
+    return flat(OmegaConf.to_container(OmegaConf.merge(c.pop("_group_", {}), c)))
+
+
+def differing(cfgs):
+    keys = set().union(*cfgs)
+    return {k for k in keys if len({str(c.get(k)) for c in cfgs}) > 1}
+
+
+def test_image_dino_recipes_differ_only_in_the_target():
+    for extra in ((), ("+tiny=image_dino",)):
+        cfgs = [composed(f"image_dino_{t}", *extra) for t in TARGETS]
+        assert differing(cfgs) == {"model.target"}, extra
+        assert [c["model.target"] for c in cfgs] == list(TARGETS)
+    paper, tiny = composed("image_dino_dino"), composed("image_dino_dino", "+tiny=image_dino")
+    assert paper["model.embed_dim"] == 768 and paper["task.input_size"] == 224
+    assert tiny["model.embed_dim"] == 64 and tiny["task.input_size"] == 32 and tiny["model.dino_out_dim"] == 256
+    assert paper["task.skip_bad_images"] is False  # the key exists, so task.skip_bad_images=true works
 
 
 def test_text_dino_is_text_v1_plus_the_dino_block():
-    from hydra import compose, initialize_config_dir
-
-    def composed(name):  # text_v1 is `@package _group_`: fairseq's schema puts that at the root
-        c = OmegaConf.to_container(compose(name))
-        return flat(OmegaConf.to_container(OmegaConf.merge(c.pop("_group_", {}), c)))
-
-    with initialize_config_dir(config_dir=str(PRETRAIN_CONFIGS), version_base=None):
-        base, dino, tiny_base, tiny = map(composed, ("text_v1", "text_dino", "tiny_text_v1", "tiny_text_dino"))
+    base, dino = composed("text_v1"), composed("text_dino")
+    tiny_base, tiny = composed("text_v1", "+tiny=text_v1"), composed("text_dino", "+tiny=text_dino")
     for b, d in ((base, dino), (tiny_base, tiny)):
         changed = {k for k in set(b) | set(d) if str(b.get(k)) != str(d.get(k))}
         assert {k for k in changed if not k.startswith("model.dino_")} == {"model._name", "model.target",
@@ -45,3 +54,4 @@ def test_text_dino_is_text_v1_plus_the_dino_block():
                   "optimization.lr", "optimization.max_update", "model.transformer.encoder.layers"):
             assert str(b[k]) == str(d[k]), k
     assert tiny["model.dino_out_dim"] == 256 and dino["model.dino_out_dim"] == 4096
+    assert tiny["model.transformer.encoder.embed_dim"] == 64 and tiny["optimization.max_update"] == 120

@@ -21,7 +21,7 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dino")
     out = {}
     for target in TARGETS:
-        rc, log = hydra_train(PRETRAIN_CONFIGS, f"tiny_image_dino_{target}", tmp / target, f"task.data={CIFAR}")
+        rc, log = hydra_train(PRETRAIN_CONFIGS, f"image_dino_{target}", tmp / target, "+tiny=image_dino", f"task.data={CIFAR}")
         assert rc == 0, log[-3000:]
         rc, knn = knn_eval(tmp / target / "ckpt" / "checkpoint_last.pt", "--data", CIFAR, "--name", target,
                            "--out", tmp / f"knn_{target}.json", "--md", tmp / "knn.md")
@@ -66,7 +66,7 @@ def test_resume_restores_teacher_center_and_schedule(runs):
     assert torch.equal(model.dino.loss.center, saved["dino.loss.center"]) and model.dino.loss.center.abs().sum() > 0
     assert torch.equal(model.dino.teacher_head.mlp[0].weight, saved["dino.teacher_head.mlp.0.weight"])
     # a second run continues at update 100 with the schedule where it left off
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_image_dino_both", run_dir, f"task.data={CIFAR}",
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "image_dino_both", run_dir, "+tiny=image_dino", f"task.data={CIFAR}",
                           "optimization.max_update=120", "+model.ema_anneal_end_step=100")
     assert rc == 0, log[-3000:]
     assert "@ 100 updates" in log.split("begin training")[0]

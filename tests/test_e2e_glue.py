@@ -105,7 +105,7 @@ def test_data2vec2_backbone_finetunes_and_evaluates(tiny_pretrained, sst2, tmp_p
     from helpers import PRETRAIN_CONFIGS
 
     _, dictionary = tiny_pretrained
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v2", tmp_path / "pre", f"task.data={dictionary.parent}",
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v2", tmp_path / "pre", "+tiny=text_v2", f"task.data={dictionary.parent}",
                           "optimization.max_update=20")
     assert rc == 0, log[-3000:]
     d2v2 = tmp_path / "pre" / "ckpt" / "checkpoint_last.pt"

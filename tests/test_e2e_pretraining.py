@@ -10,15 +10,16 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
+from d2v_ext.data.masked_lm import unmasked_tokens
 from helpers import PRETRAIN_CONFIGS, PROJECT_ROOT, hydra_train, json_records, require_data
 
 pytestmark = pytest.mark.e2e
 
-RECIPES = {  # name: (paper recipe, data kind, logs target_var itself)
-    "tiny_text_v1": ("text_v1", "text", False),
-    "tiny_text_v2": ("text_v2", "text", True),
-    "tiny_vision_v1": ("vision_v1", "images", True),
-    "tiny_image_v2": ("image_v2", "images", True),
+RECIPES = {  # paper recipe (run with +tiny=<same name>): (data kind, logs target_var itself)
+    "text_v1": ("text", False),
+    "text_v2": ("text", True),
+    "vision_v1": ("images", True),
+    "image_v2": ("images", True),
 }
 
 
@@ -41,9 +42,8 @@ def text_data(tmp_path_factory):
 
 
 def recipe_cfg(name):
-    base, _, _ = RECIPES[name]
-    return OmegaConf.merge(OmegaConf.load(PRETRAIN_CONFIGS / f"{base}.yaml"),
-                           OmegaConf.load(PRETRAIN_CONFIGS / "tiny" / f"{base}.yaml"))
+    return OmegaConf.merge(OmegaConf.load(PRETRAIN_CONFIGS / f"{name}.yaml"),
+                           OmegaConf.load(PRETRAIN_CONFIGS / "tiny" / f"{name}.yaml"))
 
 
 def annealed(cfg, k):
@@ -57,7 +57,8 @@ def annealed(cfg, k):
 
 def text_v1_target_std(ckpt, data):
     """data2vec v1 text does not log target_var: compute it from the restored teacher's targets
-    (mean over channels of the std over masked tokens, as data2vec 2.0 logs it)."""
+    (mean over channels of the std over masked tokens, as data2vec 2.0 logs it). The teacher encodes
+    the unmasked sentence, as in training (masked_lm's target_tokens hold only the masked tokens)."""
     from fairseq import checkpoint_utils
 
     models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
@@ -68,11 +69,14 @@ def text_v1_target_std(ckpt, data):
     sample = ds.collater([ds[i] for i in range(min(32, len(ds)))])
     enc = model.encoder
     assert enc.ema is not None, "the checkpoint's EMA teacher was not restored"
+    src, tgt = sample["net_input"]["src_tokens"], sample["net_input"]["target_tokens"]
+    full = unmasked_tokens(src, tgt, task.source_dictionary.pad())
+    assert full.ne(task.source_dictionary.pad()).sum() > 2 * tgt.ne(task.source_dictionary.pad()).sum()
     with torch.no_grad():
-        layers = enc.ema.model(sample["net_input"]["target_tokens"], return_all_hiddens=True)["fc_results"]
+        layers = enc.ema.model(full, return_all_hiddens=True)["fc_results"]
         y = [F.layer_norm(t.float(), t.shape[-1:]) for t in layers[-cfg.model.average_top_k_layers:]]
         y = (sum(y) / len(y)).transpose(0, 1)  # (B, T, C)
-    masked = sample["net_input"]["src_tokens"].eq(enc.mask_idx)
+    masked = src.eq(enc.mask_idx)
     y = y[masked]  # (N masked, C)
     assert y.shape[0] > 50
     return torch.sqrt(y.var(dim=0) + 1e-6).mean().item()
@@ -80,12 +84,12 @@ def text_v1_target_std(ckpt, data):
 
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_tiny_recipe_trains_and_resumes(name, text_data, tmp_path):
-    _, kind, logs_target_var = RECIPES[name]
+    kind, logs_target_var = RECIPES[name]
     data = text_data if kind == "text" else require_data("images", "cifar10")
     cfg = recipe_cfg(name)
     max_update = cfg.optimization.max_update
 
-    rc, log = hydra_train(PRETRAIN_CONFIGS, name, tmp_path / "run", f"task.data={data}")
+    rc, log = hydra_train(PRETRAIN_CONFIGS, name, tmp_path / "run", f"+tiny={name}", f"task.data={data}")
     assert rc == 0, log[-3000:]
     recs = json_records(log)
     assert recs and recs[-1]["num_updates"] == max_update
@@ -112,7 +116,7 @@ def test_tiny_recipe_trains_and_resumes(name, text_data, tmp_path):
         assert text_v1_target_std(ckpt, data) > 0.1
 
     # a second run resumes from the checkpoint at the saved update count, not from zero
-    rc, log2 = hydra_train(PRETRAIN_CONFIGS, name, tmp_path / "run", f"task.data={data}",
+    rc, log2 = hydra_train(PRETRAIN_CONFIGS, name, tmp_path / "run", f"+tiny={name}", f"task.data={data}",
                            f"hydra.run.dir={tmp_path / 'resume'}", f"optimization.max_update={max_update + 2 * n}")
     assert rc == 0, log2[-3000:]
     assert "(epoch " in log2 and f"@ {max_update} updates)" in log2

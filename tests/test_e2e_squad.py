@@ -101,7 +101,7 @@ def test_wrong_checkpoints_and_dictionaries_are_clear_errors(pretrained, finetun
 
 def test_data2vec2_text_backbone(pretrained, tmp_path):
     _, dict_file = pretrained
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_v2", tmp_path / "pre", f"task.data={dict_file.parent}",
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v2", tmp_path / "pre", "+tiny=text_v2", f"task.data={dict_file.parent}",
                           "optimization.max_update=20")
     assert rc == 0, log[-3000:]
     rc, log = hydra_train(FINETUNE_CONFIGS, "squad", tmp_path / "ft",

@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
     assert p.returncode == 0, p.stderr
     out = {}
     for target in TARGETS:
-        rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_dino", tmp / target, f"task.data={tmp / 'bin'}",
+        rc, log = hydra_train(PRETRAIN_CONFIGS, "text_dino", tmp / target, "+tiny=text_dino", f"task.data={tmp / 'bin'}",
                               f"model.target={target}", "optimization.max_update=40")
         assert rc == 0, log[-3000:]
         out[target] = (tmp / target, log)
@@ -131,7 +131,7 @@ def test_resume_restores_teacher_head_center_and_schedule(runs):
     assert torch.equal(model.dino.loss.center, saved["dino.loss.center"]) and model.dino.loss.center.abs().sum() > 0
     assert torch.equal(model.dino.teacher_head.mlp[0].weight, saved["dino.teacher_head.mlp.0.weight"])
     assert not torch.equal(saved["dino.teacher_head.mlp.0.weight"], saved["dino.head.mlp.0.weight"])
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_text_dino", run_dir, f"task.data={tmp / 'bin'}",
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_dino", run_dir, "+tiny=text_dino", f"task.data={tmp / 'bin'}",
                           "model.target=both", "optimization.max_update=60")
     assert rc == 0, log[-3000:]
     assert "@ 40 updates" in log.split("begin training")[0]

@@ -73,7 +73,7 @@ def test_corrupt_image_and_empty_class_folder(tree):
 
 @pytest.mark.e2e
 def test_knn_and_linear_probe_on_a_tiny_data2vec_vision_model(tmp_path):
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "tiny_vision_v1", tmp_path / "pre", f"task.data={CIFAR}")
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "vision_v1", tmp_path / "pre", "+tiny=vision_v1", f"task.data={CIFAR}")
     assert rc == 0, log[-3000:]
     ckpt = tmp_path / "pre" / "ckpt" / "checkpoint_last.pt"
     rc, out = knn_eval(ckpt, "--data", CIFAR, "--pool", "mean", "--out", tmp_path / "knn.json", "--md", tmp_path / "t.md")

@@ -105,4 +105,5 @@ def test_cli_help_and_exit_code(tmp_path):
     assert p.returncode == 0 and "--one-doc-per-line" in p.stdout and "--srcdict" in p.stdout
     p = subprocess.run([sys.executable, script, str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True)
-    assert p.returncode == 2 and "input text file not found" in p.stderr
+    assert p.returncode == 2 and f"input text file {tmp_path / 'missing.txt'}: not found" in p.stderr
+    assert "Traceback" not in p.stderr

@@ -6,6 +6,7 @@ import pytest
 from d2v_ext.data.qa_features import build_features, featurize, windows
 from d2v_ext.data.qa_tokenizers import build_qa_tokenizer
 from d2v_ext.data.squad_json import read_squad_examples
+from d2v_ext.errors import ConfigError
 from d2v_ext.evaluation.qa_predict import evaluate_examples
 from helpers import require_data
 
@@ -115,5 +116,5 @@ def test_windows_cover_long_contexts_and_label_the_answer(gpt2):
         s, e = te.context_spans[first][0], te.context_spans[last][1]
         assert ex.context[s:e].strip() == text.strip()
     assert windows(10, 4, 3) == [(0, 4), (3, 7), (6, 10)]
-    with pytest.raises(ValueError, match="no room for context"):
+    with pytest.raises(ConfigError, match="no room for context"):
         windows(10, 0, 3)

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from d2v_ext.data.squad_json import SquadFormatError, exclude_paragraphs, question_ids, read_squad_examples
+from d2v_ext.errors import MissingInputError
 from helpers import require_data
 
 
@@ -97,7 +98,7 @@ def test_not_squad_json(tmp_path):
     truncated.write_text(require_data("xquad", "xquad.de.json").read_text(encoding="utf-8")[:5000])
     with pytest.raises(SquadFormatError, match=r"cut.json: not valid json \(line \d+, column \d+"):
         read_squad_examples(truncated)
-    with pytest.raises(FileNotFoundError, match="SQuAD json not found"):
+    with pytest.raises(MissingInputError, match="SQuAD json .*: not found; expected a SQuAD v1.1-format json file"):
         read_squad_examples(tmp_path / "missing.json")
 
 

@@ -7,6 +7,7 @@ import torch
 from omegaconf import OmegaConf
 
 import d2v_ext  # noqa: F401  (registers the models)
+from d2v_ext.errors import ConfigError
 from d2v_ext.models.data2vec_text_dino import Data2VecTextDinoConfig, Data2VecTextDinoModel
 from builders import masked_lm_batch, tiny_text_v1_cfg
 
@@ -104,7 +105,7 @@ def test_teacher_head_follows_the_encoder_ema(batch):
 
 def test_bad_settings_and_missing_teacher_are_clear_errors(batch):
     task, src, tgt, _ = batch
-    with pytest.raises(ValueError, match="dino_mask_prob"):
+    with pytest.raises(ConfigError, match="dino_mask_prob"):
         build(task, target="dino", dino_mask_prob=1.0)
     cfg = OmegaConf.merge(tiny_text_v1_cfg(Data2VecTextDinoConfig), dict(target="dino"))
     fresh = Data2VecTextDinoModel.build_model(cfg, task)

@@ -1,19 +1,30 @@
-"""Compat fixes that make upstream data2vec run on Python 3.11+/torch 2.x/omegaconf 2.3 (and one
-upstream bug fix, ``text_teacher_sees_full_sequence``: the text teacher's input, fairseq #4881).
+"""Compat fixes that make upstream data2vec run on Python 3.11+/torch 2.x/omegaconf 2.3, plus fixes
+of upstream behaviour: the text teacher's input (fairseq #4881), safe checkpoint loading, exact
+resume (per-update and per-sample random numbers, atomic checkpoint copies) and clear errors.
 
 Each fix is one small named function, applied once, in order, by :func:`apply_all` when ``d2v_ext``
-is imported. ``D2V_EXT_COMPAT_SKIP=name1,name2`` leaves named fixes out: the tests use it to show
-that each fix is needed (the failure it fixes comes back without it).
+is imported; each checks the signature of what it wraps, so upstream drift fails at import.
+``D2V_EXT_COMPAT_SKIP=name1,name2`` leaves named fixes out: the tests use it to show that each fix
+is needed (the failure it fixes comes back without it). ``safe_checkpoint_loading`` cannot be
+skipped: no environment variable may let a checkpoint run code.
 """
 import logging
 import os
 
+from .atomic_copy import atomic_checkpoint_copies
+from .checkpoint_mismatch import checkpoint_mismatch_explained
 from .class_defaults import materialize_class_defaults
+from .d2v2_resume import data2vec2_teacher_step_kept_on_resume
 from .examples_alias import alias_examples_namespace
 from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
+from .image_sample_seeds import upstream_image_samples_seeded
 from .numpy_aliases import numpy_removed_aliases
+from .prefetch_thread import no_prefetch_thread_without_workers
 from .restore_file import missing_restore_file_is_an_error
+from .rng_per_update import rng_seeded_per_update
+from .safe_checkpoints import safe_checkpoint_loading
+from .task_data import task_data_checked
 from .text_finetuning import data2vec_text_finetuning_mode
 from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
 from .text_teacher_input import text_teacher_sees_full_sequence
@@ -22,6 +33,7 @@ from .upstream import register_upstream_data2vec
 
 logger = logging.getLogger(__name__)
 
+ALWAYS = [safe_checkpoint_loading]
 # Order matters: upstream modules can only be imported once the import-time fixes are in place.
 FIXES = [
     alias_examples_namespace,
@@ -30,8 +42,15 @@ FIXES = [
     text_encoder_target_model_attr,
     restore_text_teacher_on_resume,
     text_teacher_sees_full_sequence,
+    data2vec2_teacher_step_kept_on_resume,
     data2vec_text_finetuning_mode,
     missing_restore_file_is_an_error,
+    checkpoint_mismatch_explained,
+    task_data_checked,
+    rng_seeded_per_update,
+    no_prefetch_thread_without_workers,
+    upstream_image_samples_seeded,
+    atomic_checkpoint_copies,
     numpy_removed_aliases,
     silence_vision_debug_prints,
     torch_fused_adam_fallback,
@@ -49,10 +68,10 @@ def apply_all():
     skip = skipped_fixes()
     unknown = skip - {f.__name__ for f in FIXES}
     if unknown:
-        raise ValueError(f"D2V_EXT_COMPAT_SKIP names unknown fixes {sorted(unknown)}; "
-                         f"known: {[f.__name__ for f in FIXES]}")
-    for fix in FIXES:
-        if fix.__name__ in skip or fix in _applied:
+        raise ValueError(f"D2V_EXT_COMPAT_SKIP names unknown or unskippable fixes {sorted(unknown)}; "
+                         f"skippable: {[f.__name__ for f in FIXES]} ({ALWAYS[0].__name__} is always applied)")
+    for fix in ALWAYS + FIXES:
+        if (fix.__name__ in skip and fix not in ALWAYS) or fix in _applied:
             continue
         fix()
         _applied.append(fix)

@@ -8,6 +8,8 @@ On CPU-only machines nothing changes: fairseq still requires CUDA before taking 
 """
 import torch
 
+from .signature import expect_signature
+
 
 class TorchFusedAdamW(torch.optim.AdamW):
     """torch's fused AdamW with the constructor fairseq passes to apex's FusedAdam."""
@@ -30,7 +32,10 @@ def torch_fused_adam_fallback():
     import fairseq.optim.adam as fairseq_adam
 
     apex_lookup = fairseq_adam.get_fused_adam_class
-    if getattr(apex_lookup, "_d2v_ext_fixed", False) or apex_lookup() is not None:
+    if getattr(apex_lookup, "_d2v_ext_fixed", False):
+        return
+    expect_signature(apex_lookup, "")
+    if apex_lookup() is not None:
         return  # apex is importable: fairseq already uses its fused kernels
 
     def get_fused_adam_class():

@@ -10,6 +10,8 @@ import types
 
 import numpy
 
+from .signature import expect_signature
+
 # Only the aliases NumPy removed, mapped to what they always meant.
 REMOVED_ALIASES = {"int": int, "float": float, "bool": bool, "object": object, "long": int}
 MODULES_USING_ALIASES = (
@@ -32,6 +34,9 @@ class NumpyWithAliases(types.ModuleType):
 
 def numpy_removed_aliases():
     """Give upstream modules that still use ``np.int`` & co. a numpy with those aliases."""
+    from fairseq.examples.data2vec.models.data2vec_vision import Data2VecVisionModel
+
+    expect_signature(Data2VecVisionModel.make_mask, "self, bsz, num_masks, min_masks, max_masks")
     for name in MODULES_USING_ALIASES:
         module = importlib.import_module(name)
         if getattr(module, "np", None) is numpy:

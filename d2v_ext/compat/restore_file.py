@@ -8,14 +8,18 @@ must now exist.
 import functools
 import os
 
+from ..errors import MissingInputError
+from .signature import expect_signature
+
 
 def missing_restore_file_is_an_error():
-    """Raise FileNotFoundError for an explicit checkpoint.restore_file that does not exist."""
+    """Raise MissingInputError for an explicit checkpoint.restore_file that does not exist."""
     import fairseq.checkpoint_utils as cu
 
     original = cu.load_checkpoint
     if getattr(original, "_d2v_ext_fixed", False):
         return
+    expect_signature(original, "cfg, trainer, **passthrough_args")
 
     @functools.wraps(original)
     def load_checkpoint(cfg, trainer, **kwargs):
@@ -23,7 +27,7 @@ def missing_restore_file_is_an_error():
         if cfg.checkpoint_suffix:
             path = path.replace(".pt", cfg.checkpoint_suffix + ".pt")
         if cfg.restore_file != "checkpoint_last.pt" and not os.path.isfile(path):
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"checkpoint.restore_file={cfg.restore_file} does not exist; fairseq would silently "
                 "start from random initialisation. For a random-init run use "
                 "checkpoint.restore_file=checkpoint_last.pt.")

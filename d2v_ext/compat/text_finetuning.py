@@ -10,6 +10,8 @@ classification head now drops the regression head, LM head and teacher; the chec
 """
 import functools
 
+from .signature import expect_signature
+
 
 def data2vec_text_finetuning_mode():
     """A data2vec_text model with a classification head is a fine-tuning model: no teacher."""
@@ -18,6 +20,7 @@ def data2vec_text_finetuning_mode():
     original = Data2VecTextModel.register_classification_head
     if getattr(original, "_d2v_ext_fixed", False):
         return
+    expect_signature(original, "self, name, num_classes=None, inner_dim=None, **kwargs")
 
     @functools.wraps(original)
     def register_classification_head(self, name, num_classes=None, inner_dim=None, **kwargs):

@@ -3,12 +3,16 @@
 1. ``AttributeError: 'Data2VecTextEncoder' object has no attribute 'target_model'``: upstream's
    ``Data2VecTextModel.upgrade_state_dict_named`` tests ``self.encoder.target_model``, an attribute
    the encoder never defines, so every checkpoint load of a ``data2vec_text`` model fails.
-2. The EMA teacher is silently dropped on resume: the teacher (``encoder._ema`` in the checkpoint)
-   is only created by ``set_num_updates`` after loading, so upstream deletes the saved teacher and
-   later rebuilds it as a copy of the student. We create the teacher before loading so the saved
-   teacher weights are restored, as data2vec's EMA schedule assumes.
+2. A direct load drops the saved EMA teacher: upstream's upgrade code deletes ``encoder._ema`` from
+   the state dict when the model has no teacher yet, and the teacher is only created by
+   ``set_num_updates``. fairseq's trainer and ``load_model_ensemble_and_task`` call
+   ``set_num_updates`` before ``load_state_dict``, so they are not affected; ``build_model`` then
+   ``load_state_dict`` (a script reading the teacher, a converter, a test) is. We create the teacher
+   before loading, so the saved teacher weights are restored on every path.
 """
 import functools
+
+from .signature import expect_signature
 
 
 def _text_classes():
@@ -25,11 +29,12 @@ def text_encoder_target_model_attr():
 
 
 def restore_text_teacher_on_resume():
-    """Build the EMA teacher before a pretraining checkpoint is loaded, so it is restored."""
+    """Build the EMA teacher before a pretraining checkpoint is loaded directly, so it is restored."""
     _, model_cls = _text_classes()
     original = model_cls.upgrade_state_dict_named
     if getattr(original, "_d2v_ext_fixed", False):
         return
+    expect_signature(original, "self, state_dict, name")
 
     @functools.wraps(original)
     def upgrade_state_dict_named(self, state_dict, name):

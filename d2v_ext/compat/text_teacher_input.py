@@ -10,16 +10,8 @@ student's input elsewhere. A target that already is the full sequence passes thr
 """
 import functools
 
-import torch
-
-
-def unmasked_tokens(src_tokens, target_tokens, pad):
-    """The uncorrupted sequence from masked_lm's (input, target) pair: targets hold the original
-    token at masked positions (pad elsewhere); the input holds it everywhere else."""
-    if target_tokens.shape != src_tokens.shape:
-        raise ValueError(f"target_tokens {tuple(target_tokens.shape)} and src_tokens "
-                         f"{tuple(src_tokens.shape)} differ in shape; both come from masked_lm's batch")
-    return torch.where(target_tokens.ne(pad), target_tokens, src_tokens)
+from ..data.masked_lm import unmasked_tokens
+from .signature import expect_signature
 
 
 def text_teacher_sees_full_sequence():
@@ -29,6 +21,8 @@ def text_teacher_sees_full_sequence():
     original = Data2VecTextEncoder.forward
     if getattr(original, "_d2v_ext_fixed", False):
         return
+    expect_signature(original, "self, src_tokens, target_tokens=None, features_only=False, "
+                     "return_all_hiddens=False, masked_tokens=None, **unused")
 
     @functools.wraps(original)
     def forward(self, src_tokens, target_tokens=None, *args, **kwargs):

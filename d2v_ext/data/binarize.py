@@ -1,11 +1,14 @@
 """Binarize BPE-id text with fairseq's own preprocessing (dictionary + indexed dataset)."""
 import os
 
+from .dictionary import check_dictionary_file
 
-def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, workers=1):
+
+def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, workers=1, dict_flag="--srcdict"):
     """Run ``fairseq-preprocess --only-source`` in-process; writes dict.txt, train.{bin,idx}, ...
 
-    ``srcdict`` reuses an existing dictionary (e.g. the one of a checkpoint being fine-tuned).
+    ``srcdict`` reuses an existing dictionary (e.g. the one of a checkpoint being fine-tuned); errors
+    about it name ``dict_flag``, the option that gave it.
     """
     from fairseq import options
     from fairseq_cli.preprocess import main as preprocess_main
@@ -15,8 +18,6 @@ def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, worke
     if validpref:
         argv += ["--validpref", validpref]
     if srcdict:
-        if not os.path.isfile(srcdict):
-            raise FileNotFoundError(f"--srcdict {srcdict} does not exist")
-        argv += ["--srcdict", srcdict]
+        argv += ["--srcdict", check_dictionary_file(srcdict, dict_flag)]
     preprocess_main(options.get_preprocessing_parser().parse_args(argv))
     return os.path.join(destdir, "dict.txt")

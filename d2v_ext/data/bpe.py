@@ -3,10 +3,12 @@ import json
 import os
 from multiprocessing import Pool
 
+from ..errors import DataError, MissingInputError
+
 _encoder = None  # per worker process
 
 
-class TextInputError(ValueError):
+class TextInputError(DataError):
     """Bad input text: the message names the file and line."""
 
 
@@ -16,13 +18,14 @@ def load_gpt2_bpe(encoder_json, vocab_bpe):
 
     for path, flag in ((encoder_json, "--bpe-encoder"), (vocab_bpe, "--bpe-vocab")):
         if not path or not os.path.isfile(path):
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"GPT-2 BPE file not found: {path!r}. Pass {flag} with a local copy "
                 "(the bundled one is ../shared/data/gpt2_bpe; set D2V_EXT_DATA to move it).")
     try:
         return get_encoder(encoder_json, vocab_bpe)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, IndexError) as e:
-        raise ValueError(f"cannot read GPT-2 BPE files {encoder_json}, {vocab_bpe}: {e}") from e
+        raise DataError(f"cannot read GPT-2 BPE files {encoder_json}, {vocab_bpe}: {e}; expected fairseq's "
+                        "encoder.json and vocab.bpe") from None
 
 
 def _init_worker(encoder_json, vocab_bpe):
@@ -53,7 +56,8 @@ def encode_lines(lines, encoder_json, vocab_bpe, workers=1, chunksize=256):
 def read_text_lines(path, progress=None):
     """Yield decoded lines of a UTF-8 text file (BOM stripped), streaming; errors name file:line."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"input text file not found: {path}")
+        kind = "is a folder" if os.path.isdir(path) else "not found"
+        raise MissingInputError(f"input text file {path}: {kind}; expected a UTF-8 text file")
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             if progress is not None:
@@ -64,4 +68,7 @@ def read_text_lines(path, progress=None):
                 raise TextInputError(
                     f"{path}:{lineno}: undecodable bytes at column {e.start + 1} "
                     f"({raw[e.start:e.end]!r}); expected UTF-8 text") from None
+            if "\x00" in text:  # GPT-2 BPE would encode it as a token that is no word (a binary file?)
+                raise TextInputError(f"{path}:{lineno}: NUL byte at column {text.index(chr(0)) + 1}; expected "
+                                     "text (is this a binary file?)")
             yield text.rstrip("\r\n")

@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple, Union
 
+from ..errors import DataError
+
 Column = Union[str, int]
 
 
@@ -43,9 +45,10 @@ TASKS = {t.name: t for t in [
     # MNLI-like 3-way NLI with `index, sentence1, sentence2, label` (e.g. VitaminC, PresupNLI)
     GlueTask("nli3", "", ("sentence1", "sentence2"), "label", NLI3, "accuracy"),
 ]}
+GLUE_TASKS = ("cola", "sst_2", "mrpc", "qqp", "sts_b", "mnli", "qnli", "rte")  # the 8 tasks of the paper's Table 4
 
 
-class GlueRowError(ValueError):
+class GlueRowError(DataError):
     """A malformed row or file; the message names file and line, ``kind`` is the short reason."""
 
     def __init__(self, path, lineno, kind, detail=""):
@@ -56,8 +59,12 @@ class GlueRowError(ValueError):
 def read_rows(path, task: GlueTask, skip_bad=False, skipped: Counter = None):
     """Yield (sentences tuple, label string) for each valid row of a GLUE TSV file."""
     skipped = skipped if skipped is not None else Counter()
-    with open(path, encoding="utf-8", newline="") as f:
-        lines = f.read().split("\n")
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as e:
+        raise GlueRowError(path, raw[:e.start].count(b"\n") + 1, "not UTF-8", f" (byte {e.start + 1})") from None
     if lines and lines[-1] == "":
         lines.pop()
     if not lines:

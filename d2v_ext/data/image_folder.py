@@ -9,10 +9,12 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import DataError
+
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
-class ImageInputError(ValueError):
+class ImageInputError(DataError):
     """Bad image data: the message names the folder or file."""
 
 

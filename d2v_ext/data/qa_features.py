@@ -11,6 +11,8 @@ from typing import List, Tuple
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 @dataclass
 class TokenizedExample:
@@ -61,7 +63,8 @@ def featurize(examples, tokenizer, bos, eos, max_seq_len, doc_stride, max_query_
 def windows(n_tokens, budget, doc_stride):
     """[lo, hi) windows covering ``n_tokens`` context tokens, ``doc_stride`` apart."""
     if budget <= 0:
-        raise ValueError(f"no room for context: max_seq_len leaves {budget} tokens after the question")
+        raise ConfigError(f"task.max_seq_len: no room for context: it leaves {budget} tokens after the question "
+                          "(raise task.max_seq_len or lower task.max_query_len)")
     out, lo = [], 0
     while True:
         hi = min(lo + budget, n_tokens)

@@ -13,6 +13,8 @@ character, so two neighbouring tokens can share a character.
 """
 import numpy as np
 
+from ..errors import ConfigError, MissingInputError
+
 
 def _byte_to_char(text):
     """Array mapping each UTF-8 byte offset of ``text`` (plus the end) to its character index."""
@@ -59,7 +61,7 @@ class SentencePieceOffsetTokenizer:
         import sentencepiece as spm
 
         if not model_file or not os.path.isfile(model_file):
-            raise FileNotFoundError(f"SentencePiece model not found: {model_file!r} (task.sentencepiece_model)")
+            raise MissingInputError(f"SentencePiece model not found: {model_file!r} (task.sentencepiece_model)")
         self.dictionary = dictionary
         self.sp = spm.SentencePieceProcessor(model_file=model_file)
 
@@ -83,4 +85,4 @@ def build_qa_tokenizer(kind, dictionary, encoder_json=None, vocab_bpe=None, sent
         return Gpt2OffsetTokenizer(dictionary, encoder_json, vocab_bpe)
     if kind == "sentencepiece":
         return SentencePieceOffsetTokenizer(dictionary, sentencepiece_model)
-    raise ValueError(f"unknown QA tokenizer {kind!r}: expected 'gpt2' or 'sentencepiece'")
+    raise ConfigError(f"task.bpe={kind!r}: unknown QA tokenizer; expected 'gpt2' or 'sentencepiece'")

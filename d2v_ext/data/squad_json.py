@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Tuple
 
+from ..errors import DataError, MissingInputError
 
-class SquadFormatError(ValueError):
+
+class SquadFormatError(DataError):
     """Bad SQuAD json: the message names the file and the question id or paragraph."""
 
 
@@ -47,7 +49,8 @@ def load_squad_json(path):
     """The parsed json object; clear errors for a missing file, bad json or a non-SQuAD layout."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"SQuAD json not found: {path}")
+        raise MissingInputError(f"SQuAD json {path}: {'is a folder' if path.is_dir() else 'not found'}; "
+                                "expected a SQuAD v1.1-format json file")
     try:
         with open(path, encoding="utf-8-sig") as f:
             obj = json.load(f)

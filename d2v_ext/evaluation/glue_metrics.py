@@ -6,8 +6,9 @@ The tests check each against scikit-learn / scipy on the same predictions.
 """
 import numpy as np
 
-METRIC_OF_TASK = {"cola": "mcc", "mrpc": "acc_and_f1", "qqp": "acc_and_f1",
-                  "sts_b": "pearson_and_spearman"}  # every other task: accuracy
+from ..data.glue_tasks import TASKS
+
+METRIC_OF_TASK = {name: t.metric for name, t in TASKS.items()}
 METRIC_LABEL = {"accuracy": "acc.", "mcc": "Matthews corr.", "acc_and_f1": "mean(acc., F1)",
                 "pearson_and_spearman": "mean(Pearson, Spearman)"}
 
@@ -63,7 +64,7 @@ def spearman(x, y):
 
 def task_metric(task, preds, labels):
     """The paper's metric for ``task`` (x100) plus its components, e.g. {"acc_and_f1": 85.1, ...}."""
-    name = METRIC_OF_TASK.get(task, "accuracy")
+    name = METRIC_OF_TASK[task]
     if name == "mcc":
         parts = {"mcc": matthews_corr(preds, labels)}
     elif name == "acc_and_f1":

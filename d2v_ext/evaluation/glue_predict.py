@@ -1,23 +1,17 @@
 """Predictions of a fine-tuned sentence_prediction checkpoint on a binarized GLUE split."""
 import torch
 
-from ..errors import WrongCheckpointError  # noqa: F401  (re-exported)
+from ..checkpoint import load_checked
 
 
 def load_finetuned(checkpoint, data):
-    """(model, task, cfg) from a GLUE fine-tuning checkpoint; clear error for any other kind."""
+    """(model, task, cfg) from a GLUE fine-tuning checkpoint, its task reading ``data`` (not the folder
+    it was trained on); clear error for any other kind of checkpoint."""
     from fairseq import checkpoint_utils
 
-    state = checkpoint_utils.load_checkpoint_to_cpu(str(checkpoint))
-    cfg = state.get("cfg")
-    task_name = cfg["task"]["_name"] if cfg is not None else None
-    if task_name != "sentence_prediction":
-        model_name = cfg["model"]["_name"] if cfg is not None else "?"
-        raise WrongCheckpointError(
-            f"{checkpoint} is not a GLUE fine-tuning checkpoint: it was trained with task "
-            f"{task_name!r} (model {model_name!r}); expected task 'sentence_prediction'")
-    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
-        [str(checkpoint)], arg_overrides={"data": str(data)}, state=state)
+    state = load_checked(checkpoint, "GLUE fine-tuning", tasks=("sentence_prediction",),
+                         arg_overrides={"data": str(data)})
+    models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([str(checkpoint)], state=state)
     return models[0].eval(), task, cfg
 
 

@@ -1,6 +1,5 @@
 """Collect GLUE fine-tuning runs (hydra run folders) and aggregate them the paper's way:
 per task and initialisation, mean and std over seeds at one learning rate chosen for all tasks."""
-import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -8,6 +7,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from ..errors import DataError
+from ..logs import iter_records
 from .glue_metrics import METRIC_LABEL, METRIC_OF_TASK
 from .paper_numbers import GLUE_DISPLAY, GLUE_TABLE4
 
@@ -33,22 +34,30 @@ def _best(records, metric):
     return max(vals, key=lambda v: v[0]) if vals else (None, None)
 
 
+def _load_yaml(path):
+    try:
+        return OmegaConf.load(path)
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # yaml's ScannerError / ParserError, omegaconf's errors
+        where = getattr(getattr(e, "problem_mark", None), "line", None)
+        line = f":{where + 1}" if where is not None else ""
+        raise DataError(f"{path}{line}: not valid yaml ({str(e).splitlines()[0]}); expected the config hydra "
+                        "wrote for the run") from None
+
+
 def load_run(run_dir):
     """One hydra run folder (with .hydra/ and hydra_train.log) -> Run, or None if not GLUE."""
     run_dir = Path(run_dir)
-    try:
-        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-        hydra = OmegaConf.load(run_dir / ".hydra" / "hydra.yaml")
-    except FileNotFoundError:
-        return None
-    if cfg.task.get("_name") != "sentence_prediction":
+    cfg, hydra = (_load_yaml(run_dir / ".hydra" / f) for f in ("config.yaml", "hydra.yaml"))
+    if cfg is None or hydra is None or cfg.get("task", {}).get("_name") != "sentence_prediction":
         return None
     log = run_dir / "hydra_train.log"
     records = defaultdict(list)  # subset tag -> json records
-    for line in log.read_text().splitlines() if log.is_file() else []:
-        if "][INFO] - {" in line and ("][valid" in line):
-            tag = line.split("][", 2)[1]
-            records[tag].append(json.loads(line.split(" - ", 1)[1]))
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.is_file() else []
+    for tag, rec in iter_records(lines, str(log)):
+        if tag.startswith("valid"):
+            records[tag].append(rec)
     metric = cfg.checkpoint.best_checkpoint_metric
     best, rec = _best(records.get("valid", []), metric)
     if best is None:

@@ -5,23 +5,17 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from ..checkpoint import load_checked
 from .qa_decode import best_span, oracle_span
 from .squad_metric import squad_scores
-from ..errors import WrongCheckpointError
-
 
 
 def load_qa_checkpoint(checkpoint, overrides=None, cpu=True):
     """(model, task) from a QA fine-tuning checkpoint; clear error for any other kind of checkpoint."""
     from fairseq import checkpoint_utils
 
-    state = checkpoint_utils.load_checkpoint_to_cpu(str(checkpoint), arg_overrides=overrides or {})
-    cfg = state.get("cfg")
-    name = cfg["model"]["_name"] if cfg is not None else None
-    if name != "data2vec_text_qa":
-        task = cfg["task"]["_name"] if cfg is not None else "?"
-        raise WrongCheckpointError(f"{checkpoint} is not a QA fine-tuning checkpoint: its model is {name!r} "
-                                   f"(task {task!r}); expected model 'data2vec_text_qa' (config/finetuning/squad.yaml)")
+    state = load_checked(checkpoint, "QA fine-tuning", models=("data2vec_text_qa",),
+                         hint=" (config/finetuning/squad.yaml)", arg_overrides=overrides or {})
     models, _, task = checkpoint_utils.load_model_ensemble_and_task([str(checkpoint)], state=state)
     model = models[0].eval()
     if not cpu and torch.cuda.is_available():

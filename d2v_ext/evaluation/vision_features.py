@@ -1,43 +1,37 @@
 """Frozen image features (CLS token or mean of patch tokens) from a data2vec vision checkpoint.
 
-Supports upstream ``data2vec_vision`` (v1) checkpoints and their subclasses. ``weights='teacher'``
-(the default, as DINO's k-NN evaluation) uses the EMA teacher's parameters where the checkpoint
-has them; ``'student'`` the trained network itself.
+Supports upstream ``data2vec_vision`` (v1) checkpoints and ``data2vec_dino``: every checkpoint is
+built as ``data2vec_dino`` (with ``target=data2vec`` it is upstream's model) and read through its
+``forward_features``. ``weights='teacher'`` (the default, as DINO's k-NN evaluation) uses the EMA
+teacher's parameters where the checkpoint has them; ``'student'`` the trained network itself.
 """
 import torch
 
-from ..errors import WrongCheckpointError, load_checked_checkpoint
+from ..checkpoint import load_checked, with_teacher_weights
+from ..checkpoint.configs import model_config_as
+from ..data.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from ..errors import DataError
 
 VISION_MODELS = ("data2vec_vision", "data2vec_dino")
 
 
 def load_vision_encoder(checkpoint, weights="teacher"):
     """(model in eval mode, its cfg) with pretraining-only parts removed."""
-    from fairseq.models import MODEL_REGISTRY
+    from ..models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel
 
-    state, cfg, name = load_checked_checkpoint(checkpoint, VISION_MODELS, "data2vec image pretraining")
-    model = MODEL_REGISTRY[name].build_model(cfg.model)
-    params = dict(state["model"])
+    state = load_checked(checkpoint, "data2vec image pretraining", models=VISION_MODELS)
+    cfg = state["cfg"]
+    model = Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, cfg.model, target="data2vec"))
+    params = {k: v for k, v in state["model"].items() if not k.startswith("dino.")}
     ema = params.pop("_ema", None)
-    params = {k: v for k, v in params.items() if not k.startswith("dino_teacher")}
-    if weights == "teacher" and ema:
-        prefix = "encoder." if cfg.model.get("ema_transformer_only", True) else ""
-        params.update({prefix + k: v for k, v in ema.items() if prefix + k in params})
+    if weights == "teacher":
+        params = with_teacher_weights(params, ema, "encoder." if cfg.model.get("ema_transformer_only", True) else "")
     model.load_state_dict(params, strict=False)
     model.remove_pretraining_modules()
     return model.eval(), cfg
 
 
-@torch.no_grad()
-def image_features(model, images, pool="cls"):
-    """(B, C) features of a batch of normalised images (B, 3, H, W)."""
-    x = model.patch_embed(images)
-    x = torch.cat((model.cls_emb.expand(x.size(0), -1, -1), x), dim=1)
-    x = model.encoder.extract_features(x, layer_results=None)  # final LayerNorm'd tokens, CLS first
-    return x[:, 0] if pool == "cls" else x[:, 1:].mean(1)
-
-
-def eval_transform(image_size, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)):
+def eval_transform(image_size, mean=IMAGENET_MEAN, std=IMAGENET_STD):
     from torchvision import transforms
 
     return transforms.Compose([transforms.Resize(image_size, interpolation=transforms.InterpolationMode.BICUBIC),
@@ -51,7 +45,7 @@ def extract(model, dataset, pool="cls", batch_size=128, progress=None):
     feats, labels = [], []
     for i in range(0, len(dataset), batch_size):
         batch = [dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]
-        feats.append(image_features(model, torch.stack([b[0] for b in batch]), pool))
+        feats.append(model.forward_features(torch.stack([b[0] for b in batch]), pool).float())
         labels.extend(b[1] for b in batch)
         if progress:
             progress(min(i + batch_size, len(dataset)), len(dataset))
@@ -65,41 +59,17 @@ def tree_features(checkpoint, root, pool="cls", weights="teacher", batch_size=12
 
     model, cfg = load_vision_encoder(checkpoint, weights)
     task = cfg.get("task") or {}
-    tf = eval_transform(cfg.model.image_size, tuple(task.get("normalization_mean", (0.485, 0.456, 0.406))),
-                        tuple(task.get("normalization_std", (0.229, 0.224, 0.225))))
-    out, classes = {}, None
-    for split in ("train", "val"):
-        ds = CheckedImageFolder(f"{root}/{split}", tf)
-        if classes is not None and ds.classes != classes:
-            raise ValueError(f"{root}: train and val have different class folders")
-        classes = ds.classes
-        log(f"{split}: {len(ds)} images, {len(classes)} classes")
+    tf = eval_transform(cfg.model.image_size, tuple(task.get("normalization_mean", IMAGENET_MEAN)),
+                        tuple(task.get("normalization_std", IMAGENET_STD)))
+    folders = {split: CheckedImageFolder(f"{root}/{split}", tf) for split in ("train", "val")}
+    train, val = folders["train"].classes, folders["val"].classes
+    if train != val:
+        only = lambda a, b: ", ".join(sorted(set(a) - set(b))[:5]) or "none"  # noqa: E731
+        raise DataError(f"{root}: train/ and val/ have different class folders (only in train: {only(train, val)}; "
+                        f"only in val: {only(val, train)}); expected the same classes in both")
+    out = {}
+    for split, ds in folders.items():
+        log(f"{split}: {len(ds)} images, {len(ds.classes)} classes")
         out[split] = extract(model, ds, pool, batch_size,
                              lambda i, n: log(f"  features {i}/{n}") if i == n or i % (batch_size * 8) == 0 else None)
-    return out, classes, cfg
-
-
-def add_probe_arguments(parser):
-    """The arguments knn_eval.py and linear_probe.py share."""
-    parser.add_argument("checkpoint", help="data2vec_vision / data2vec_dino pretraining checkpoint")
-    parser.add_argument("--data", required=True, help="ImageFolder root with train/ and val/")
-    parser.add_argument("--pool", choices=("cls", "mean"), default="cls", help="CLS token or mean of patch tokens")
-    parser.add_argument("--weights", choices=("teacher", "student"), default="teacher", help="EMA teacher or student")
-    parser.add_argument("--name", help="row label (default: the checkpoint path)")
-    parser.add_argument("--out", help="JSON output path")
-    parser.add_argument("--md", help="append the Markdown row to this file")
-
-
-def probe_features(args, script):
-    """tree_features for a probe script's arguments; bad input exits with ``script: error: ...``."""
-    import os
-    import sys
-
-    from ..data.image_folder import ImageInputError
-
-    if not os.path.isfile(args.checkpoint):
-        sys.exit(f"{script}: error: checkpoint not found: {args.checkpoint}")
-    try:
-        return tree_features(args.checkpoint, args.data, args.pool, args.weights)
-    except (WrongCheckpointError, ImageInputError) as e:
-        sys.exit(f"{script}: error: {e}")
+    return out, train, cfg

@@ -14,7 +14,6 @@ table (a smaller window's offsets are a subset of the full window's), so nothing
 Collapse monitors are returned with the loss (log them with ``criterion.log_keys``): teacher_entropy,
 teacher_student_kl, center_norm, prototypes_used, target_var, teacher_temp, ema_decay.
 """
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -23,52 +22,16 @@ from fairseq.models import BaseFairseqModel, register_model
 
 from fairseq.examples.data2vec.models.data2vec_vision import Data2VecVisionConfig, Data2VecVisionModel
 
-from ..modules.dino_loss import teacher_temp_at
-from ..modules.dino_objective import DinoObjective
+from ..errors import ConfigError
+from ..modules.dino_config import DinoTargetConfig, build_dino_objective, current_teacher_temp
 from ..modules.rel_pos import sub_window_bias
-
-
-@dataclass
-class DinoTargetConfig:
-    """The target switch and DINO's knobs (kept apart from the backbone config so a text model can reuse them)."""
-    target: ChoiceEnum(["data2vec", "dino", "both"]) = field(default="data2vec", metadata={
-        "help": "prediction target: data2vec regression, DINO prototypes, or their weighted sum"})
-    data2vec_weight: float = field(default=1.0, metadata={"help": "weight of the regression loss (target=both)"})
-    dino_weight: float = field(default=1.0, metadata={"help": "weight of the DINO loss (target=both)"})
-    dino_out_dim: int = field(default=65536, metadata={"help": "prototypes K (DINO: 65536; fewer for small data)"})
-    dino_hidden_dim: int = field(default=2048, metadata={"help": "DINO head MLP width"})
-    dino_bottleneck_dim: int = field(default=256, metadata={"help": "DINO head bottleneck"})
-    dino_student_temp: float = field(default=0.1, metadata={"help": "student temperature (DINO: 0.1)"})
-    dino_teacher_temp: float = field(default=0.04, metadata={
-        "help": "final teacher temperature (DINO: 0.04; 0.07 with warm-up; lower it if training is unstable)"})
-    dino_warmup_teacher_temp: float = field(default=0.04, metadata={"help": "teacher temperature at update 0"})
-    dino_warmup_teacher_temp_updates: int = field(default=0, metadata={
-        "help": "updates of linear teacher-temperature warm-up (DINO: 30 epochs)"})
-    dino_center_momentum: float = field(default=0.9, metadata={"help": "center EMA momentum (DINO: 0.9)"})
-
-
-def current_teacher_temp(cfg, num_updates):
-    return teacher_temp_at(num_updates, cfg.dino_warmup_teacher_temp_updates, cfg.dino_warmup_teacher_temp,
-                           cfg.dino_teacher_temp)
-
-
-def build_dino_objective(cfg, embed_dim):
-    return DinoObjective(embed_dim, cfg.dino_out_dim, cfg.dino_hidden_dim, cfg.dino_bottleneck_dim,
-                         cfg.dino_student_temp, cfg.dino_center_momentum)
+from ..modules.schedules import teacher_momentum
 
 
 @dataclass
 class Data2VecDinoConfig(Data2VecVisionConfig, DinoTargetConfig):
     ema_schedule: ChoiceEnum(["linear", "cosine"]) = field(default="linear", metadata={
         "help": "teacher momentum: linear (data2vec) or cosine (DINO, ema_decay 0.996 -> ema_end_decay 1.0)"})
-
-
-def teacher_momentum(schedule, start, end, step, total):
-    if total <= 0 or step >= total:
-        return end
-    if schedule == "cosine":
-        return end - (end - start) * (math.cos(math.pi * step / total) + 1) / 2
-    return start + (end - start) * step / total
 
 
 @register_model("data2vec_dino", dataclass=Data2VecDinoConfig)
@@ -78,8 +41,8 @@ class Data2VecDinoModel(Data2VecVisionModel):
         self.dino = None
         if cfg.target in ("dino", "both"):
             if not cfg.ema_transformer_only:
-                raise ValueError("data2vec_dino with a DINO target needs model.ema_transformer_only=true "
-                                 "(the teacher is the EMA transformer plus an EMA copy of the DINO head)")
+                raise ConfigError("model.ema_transformer_only=false: data2vec_dino with a DINO target needs true "
+                                  "(the teacher is the EMA transformer plus an EMA copy of the DINO head)")
             self.dino = build_dino_objective(cfg, cfg.embed_dim)
 
     @classmethod
@@ -115,6 +78,15 @@ class Data2VecDinoModel(Data2VecVisionModel):
         self.dino = None
 
     # ---- forward ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def forward_features(self, images, pool="cls"):
+        """(B, C) frozen features of normalised images (B, 3, H, W), as DINO's evaluation reads them:
+        the CLS token (``pool='cls'``) or the mean of the patch tokens (``'mean'``) after the final LayerNorm."""
+        x = self.patch_embed(images)
+        x = torch.cat((self.cls_emb.expand(x.size(0), -1, -1), x), dim=1)
+        x = self.encoder.extract_features(x, layer_results=None)  # (B, 1 + patches, C)
+        return x[:, 0] if pool == "cls" else x[:, 1:].mean(1)
+
     def encode_cls(self, images, encoder):
         """CLS token after the final LayerNorm, for crops of any size (multiples of the patch size)."""
         p = self.patch_embed.patch_size
@@ -140,8 +112,8 @@ class Data2VecDinoModel(Data2VecVisionModel):
         if global_crops is None:  # upstream batches (image_pretraining) and feature extraction
             return super().forward(img, mask=mask, layer_results=layer_results)
         if global_crops[0].size(-1) != self.cfg.image_size:
-            raise ValueError(f"global crops are {global_crops[0].size(-1)}px but model.image_size is "
-                             f"{self.cfg.image_size}: set task.input_size to model.image_size")
+            raise ConfigError(f"task.input_size: global crops are {global_crops[0].size(-1)}px but model.image_size "
+                              f"is {self.cfg.image_size}; set task.input_size to model.image_size")
         result = {"losses": {}, "sample_size": 1}
         if self.cfg.target in ("data2vec", "both"):
             result = super().forward(torch.cat(global_crops), mask=True)

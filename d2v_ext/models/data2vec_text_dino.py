@@ -22,8 +22,9 @@ from fairseq.models import register_model
 from fairseq.examples.data2vec.models.data2vec_text import (Data2VecTextConfig, Data2VecTextEncoder,
                                                             Data2VecTextModel)
 
-from ..compat.text_teacher_input import unmasked_tokens
-from .data2vec_dino import DinoTargetConfig, build_dino_objective, current_teacher_temp
+from ..data.masked_lm import unmasked_tokens
+from ..errors import ConfigError
+from ..modules.dino_config import DinoTargetConfig, build_dino_objective, current_teacher_temp
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Data2VecTextDinoModel(Data2VecTextModel):
     def __init__(self, cfg, encoder):
         super().__init__(cfg, encoder)
         if not 0 <= cfg.dino_mask_prob < 1:
-            raise ValueError(f"model.dino_mask_prob must be in [0, 1), got {cfg.dino_mask_prob}")
+            raise ConfigError(f"model.dino_mask_prob={cfg.dino_mask_prob}: expected a share in [0, 1)")
         self.dino = None
         self.num_updates = 0
         if cfg.target in ("dino", "both"):
@@ -68,6 +69,16 @@ class Data2VecTextDinoModel(Data2VecTextModel):
     def remove_pretraining_modules(self, last_layer=None):
         super().remove_pretraining_modules(last_layer)
         self.dino = None
+
+    @torch.no_grad()
+    def forward_features(self, src_tokens, pool="cls"):
+        """(B, C) frozen sentence features: the ``<s>`` token's final representation (``pool='cls'``)
+        or the mean over the sentence's tokens, padding excluded (``'mean'``)."""
+        x, _ = self.encoder.extract_features(src_tokens)  # (B, T, C)
+        if pool == "cls":
+            return x[:, 0]
+        keep = src_tokens.ne(self.encoder.dictionary.pad()).unsqueeze(-1).type_as(x)
+        return (x * keep).sum(1) / keep.sum(1)
 
     def second_view(self, tokens):
         """``tokens`` (unmasked) with ``dino_mask_prob`` of the non-special tokens replaced by <mask>."""

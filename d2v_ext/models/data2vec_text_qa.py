@@ -10,18 +10,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from fairseq import checkpoint_utils
 from fairseq.dataclass import FairseqDataclass
 from fairseq.models import BaseFairseqModel, build_model, register_model
 from omegaconf import MISSING
 
+from ..checkpoint import load_checked
+from ..errors import CheckpointMismatchError, ConfigError
 from ..modules.span_head import SpanHead
-from ..errors import WrongCheckpointError
 
 logger = logging.getLogger(__name__)
 BACKBONES = ("data2vec_text", "data2vec_text_dino", "data2vec_multi")
-
-
 
 @dataclass
 class Data2VecTextQAConfig(FairseqDataclass):
@@ -68,14 +66,9 @@ class Data2VecTextQAModel(BaseFairseqModel):
     def build_model(cls, cfg, task):
         state = None
         if cfg.pretrained_model_args is None:
-            state = checkpoint_utils.load_checkpoint_to_cpu(cfg.model_path)
-            pcfg = state.get("cfg")
-            name = pcfg["model"]["_name"] if pcfg is not None else None
-            if name not in BACKBONES:
-                raise WrongCheckpointError(
-                    f"{cfg.model_path} is not a pretrained data2vec text checkpoint: its model is {name!r}; "
-                    f"expected one of {BACKBONES}")
-            cfg.pretrained_model_args = pcfg.model
+            state = load_checked(cfg.model_path, "pretrained data2vec text", models=BACKBONES,
+                                 hint=" (model.model_path)")
+            cfg.pretrained_model_args = state["cfg"].model
             _keep_in_saved_config(cfg)
         backbone = build_model(cfg.pretrained_model_args, task, from_checkpoint=True)
         if cfg.pretrained_model_args._name == "data2vec_multi":
@@ -84,7 +77,7 @@ class Data2VecTextQAModel(BaseFairseqModel):
             backbone.remove_pretraining_modules()
         model = cls(cfg, backbone, task.source_dictionary.pad())
         if model.backbone_positions() < task.cfg.max_seq_len:
-            raise ValueError(f"task.max_seq_len={task.cfg.max_seq_len} exceeds the encoder's "
+            raise ConfigError(f"task.max_seq_len={task.cfg.max_seq_len} exceeds the encoder's "
                              f"{model.backbone_positions()} positions; lower task.max_seq_len")
         if state is not None and not cfg.no_pretrained_weights:
             model.load_backbone(state["model"], len(task.source_dictionary))
@@ -94,13 +87,13 @@ class Data2VecTextQAModel(BaseFairseqModel):
         own = self.backbone.state_dict()
         for k, v in weights.items():
             if k.endswith("embed_tokens.weight") and k in own and v.size(0) != dict_size:
-                raise WrongCheckpointError(
+                raise CheckpointMismatchError(
                     f"{self.cfg.model_path} was pretrained with a {v.size(0)}-symbol dictionary but "
                     f"task.dict_file gives {dict_size} (with <mask>): use the dict.txt of its pretraining data")
         kept = {k: v for k, v in weights.items() if k in own}
         missing = sorted(set(own) - set(kept))
         if missing:
-            raise WrongCheckpointError(f"{self.cfg.model_path} lacks encoder weights {missing[:5]}...")
+            raise CheckpointMismatchError(f"{self.cfg.model_path} lacks encoder weights {missing[:5]}...")
         dropped = sorted(set(weights) - set(kept))
         logger.info(f"data2vec_text_qa: loaded {len(kept)} encoder tensors from {self.cfg.model_path}; "
                     f"dropped {len(dropped)} pretraining-only ({', '.join(sorted({k.split('.')[1] if k.startswith('encoder.') else k.split('.')[0] for k in dropped}))})")

@@ -6,6 +6,7 @@ layer to K prototypes without bias. The weight norm's magnitude is fixed at 1 an
 Weight normalisation uses torch's parametrization API (``torch.nn.utils.parametrizations``), not
 the deprecated ``torch.nn.utils.weight_norm``.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import weight_norm
@@ -36,5 +37,7 @@ class DINOHead(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x):
-        x = F.normalize(self.mlp(x), dim=-1, p=2)
+        # in fp16, 1e-12 underflows to 0 and a zero bottleneck vector divides by zero (dinov2's switch)
+        eps = 1e-6 if x.dtype == torch.float16 else 1e-12
+        x = F.normalize(self.mlp(x), dim=-1, p=2, eps=eps)
         return self.last_layer(x)

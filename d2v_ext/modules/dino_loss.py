@@ -9,7 +9,7 @@ student distribution of every crop of a *different* view, averaged over those pa
 Outputs are crop-major: ``student`` is (n_crops * B, K), ``teacher`` is (n_global * B, K), crop
 ``i`` being rows ``i*B:(i+1)*B``; the first ``n_global`` student crops are the global views the
 teacher saw. The teacher temperature is passed in by the caller (it follows a warm-up schedule,
-see ``teacher_temp_at``). After each call the center is updated with momentum from the batch
+see ``schedules.teacher_temp_at``). After each call the center is updated with momentum from the batch
 mean of the teacher outputs, all-reduced over workers when torch.distributed is initialised, so
 every worker keeps the same center.
 """
@@ -19,14 +19,6 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
-
-
-def teacher_temp_at(step, warmup_steps, warmup_temp=0.04, final_temp=0.04):
-    """DINO's teacher temperature: linear warm-up from ``warmup_temp`` to ``final_temp`` over
-    ``warmup_steps`` (updates here; DINO counts epochs: 0.04 -> 0.07 over 30), then constant."""
-    if warmup_steps <= 0 or step >= warmup_steps:
-        return final_temp
-    return warmup_temp + (final_temp - warmup_temp) * step / warmup_steps
 
 
 class DINOLoss(nn.Module):

@@ -8,7 +8,7 @@ Input images must be RGB (the dataset converts every image).
 """
 from torchvision import transforms as T
 
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+from ..data.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 
 def _blur(size, p):
@@ -18,7 +18,7 @@ def _blur(size, p):
 
 class MultiCropTransform:
     def __init__(self, global_size=224, local_size=96, n_local=8, global_scale=(0.4, 1.0),
-                 local_scale=(0.05, 0.4), mean=MEAN, std=STD):
+                 local_scale=(0.05, 0.4), mean=IMAGENET_MEAN, std=IMAGENET_STD):
         flip_color = T.Compose([
             T.RandomHorizontalFlip(p=0.5),
             T.RandomApply([T.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)], p=0.8),

@@ -8,6 +8,8 @@ import functools
 
 import torch
 
+from ..errors import ConfigError
+
 
 @functools.lru_cache(maxsize=16)
 def sub_window_index(H, W, h, w):
@@ -30,7 +32,8 @@ def sub_window_bias(rel_pos_bias, h, w):
         return None
     H, W = rel_pos_bias.window_size
     if h > H or w > W:
-        raise ValueError(f"crop of {h}x{w} patches is larger than the model's {H}x{W} window")
+        raise ConfigError(f"task.local_size/input_size: a crop of {h}x{w} patches is larger than the model's "
+                          f"{H}x{W} window (model.image_size / model.patch_size)")
     idx = sub_window_index(H, W, h, w).to(rel_pos_bias.relative_position_bias_table.device)
     table = rel_pos_bias.relative_position_bias_table
     return table[idx.view(-1)].view(h * w + 1, h * w + 1, -1).permute(2, 0, 1).contiguous()

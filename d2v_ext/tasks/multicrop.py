@@ -16,6 +16,7 @@ from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING
 
 from ..data.image_folder import CheckedImageFolder
+from ..data.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from ..data.multicrop_dataset import MultiCropDataset
 from ..modules.multicrop import MultiCropTransform
 
@@ -32,8 +33,8 @@ class MultiCropConfig(FairseqDataclass):
         "help": "area range of global crops (DINO ViT: 0.4-1; try 0.25-1 with few local crops)"})
     local_crop_scale: List[float] = field(default_factory=lambda: [0.05, 0.4], metadata={
         "help": "area range of local crops (DINO: 0.05-0.4)"})
-    normalization_mean: List[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
-    normalization_std: List[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    normalization_mean: List[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
+    normalization_std: List[float] = field(default_factory=lambda: list(IMAGENET_STD))
     skip_bad_images: bool = field(default=False, metadata={
         "help": "check every image up front; count and drop undecodable ones instead of stopping"})
     seed: int = II("common.seed")

@@ -19,6 +19,8 @@ from ..data.qa_features import featurize
 from ..data.qa_tokenizers import build_qa_tokenizer
 from ..data.squad_json import exclude_paragraphs, question_ids, read_squad_examples
 
+from ..errors import ConfigError, MissingInputError
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,7 +63,7 @@ class SquadTask(FairseqTask):
     def setup_task(cls, cfg, **kwargs):
         path = cls.resolve(cfg, cfg.dict_file)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"task.dict_file not found: {path} (the dict.txt of the pretrained "
+            raise MissingInputError(f"task.dict_file not found: {path} (the dict.txt of the pretrained "
                                     "model's data, e.g. the output folder of scripts/prepare_text.py)")
         dictionary = Dictionary.load(path)
         dictionary.add_symbol("<mask>")
@@ -116,7 +118,7 @@ class SquadTask(FairseqTask):
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         files = {"train": self.cfg.train_file, "valid": self.cfg.valid_file}
         if split not in files:
-            raise ValueError(f"squad task: unknown split {split!r}; splits are 'train' (task.train_file) "
+            raise ConfigError(f"squad task: unknown split {split!r}; splits are 'train' (task.train_file) "
                              "and 'valid' (task.valid_file)")
         path = self.resolve(self.cfg, files[split])
         train = split == "train"
