@@ -4,8 +4,12 @@ Importing the package (as ``common.user_dir=.../d2v_ext`` does) applies the comp
 register every upstream data2vec model and task, then registers d2v_ext's own criterions, models
 and tasks.
 """
+import os
+
 from . import compat
 
+if os.environ.get("D2V_EXT_DEBUG", "") not in ("", "0"):
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # fairseq-hydra-train: show the traceback of a plugin error
 compat.apply_all()
 
 from . import criterions, models, tasks  # noqa: E402,F401  (registration side effects)

@@ -12,8 +12,8 @@ from hydra.errors import CompactHydraException
 
 # torch's DataLoader re-raises a worker's exception as ExcType("Caught ExcType in DataLoader worker
 # process N.\nOriginal Traceback (most recent call last): ... ExcType: message"): keep the message.
-_WORKER_WRAPPED = re.compile(r"^Caught (\w+) in (DataLoader worker process \d+)\.\nOriginal Traceback.*?\n\1: (.*)\Z",
-                             re.S)
+_WORKER_WRAPPED = re.compile(r"^Caught (\w+) in (DataLoader worker process \d+)\.\nOriginal Traceback.*?\n"
+                             r"(?:[\w.]+\.)?\1: (.*?)\s*\Z", re.S)
 
 
 class D2vExtError(CompactHydraException):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .errors import DataError, MissingInputError
 
-RECORD = re.compile(r"^\[[^\]]*\]\[([^\]]+)\]\[INFO\] - (\{.*\})\s*$")
+# the tag of a progress record has no dots; a logger name (fairseq_cli.train printing its config) has
+RECORD = re.compile(r"^\[[^\]]*\]\[([\w-]+)\]\[INFO\] - (\{.*?)\s*$")
 
 
 def number(v):

@@ -69,3 +69,17 @@ def masked_lm_batch(n=48, mask_prob=0.35, mask_multiple_length=4):
     idx = range(len(items))
     task = SimpleNamespace(source_dictionary=d, cfg=SimpleNamespace(data=""))
     return task, pad([src[i] for i in idx]), pad([tgt[i] for i in idx]), pad(items)
+
+
+def tiny_text_v2_model():
+    """A 2-block, 32-wide data2vec 2.0 (data2vec_multi) text model with its EMA teacher."""
+    from fairseq.examples.data2vec.data.modality import Modality
+    from fairseq.examples.data2vec.models.data2vec2 import Data2VecMultiConfig, Data2VecMultiModel
+
+    cfg = OmegaConf.structured(Data2VecMultiConfig)
+    cfg.depth, cfg.embed_dim, cfg.num_heads, cfg.clone_batch, cfg.average_top_k_layers = 2, 32, 2, 2, 2
+    cfg.supported_modality, cfg.ema_anneal_end_step, cfg.seed, cfg.max_update = Modality.TEXT, 10, 1, 10
+    t = cfg.modalities.text
+    t.max_source_positions, t.decoder.decoder_dim, t.decoder.decoder_layers = 32, 32, 1
+    task = SimpleNamespace(source_dictionary=tiny_dictionary(), cfg=SimpleNamespace(data=""))
+    return Data2VecMultiModel.build_model(cfg, task)

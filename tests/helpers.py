@@ -87,3 +87,33 @@ def squad_overrides(dict_file, model_path, *extra):
     return ("+tiny=squad", f"task.data={squad}", "task.train_file=dev-v1.1.json", f"task.valid_file={xquad_en}",
             f"task.exclude_paragraphs_of={xquad_en}", f"task.dict_file={dict_file}", f"model.model_path={model_path}",
             *extra)
+
+
+def untrained_vision_checkpoint(ckpt, out, seed=0):
+    """A copy of a vision pretraining checkpoint whose weights (student and teacher) are a fresh
+    initialisation of the same architecture: the floor a frozen-feature evaluation must be compared with."""
+    import torch
+
+    from d2v_ext.checkpoint import load_state
+    from d2v_ext.checkpoint.configs import model_config_as
+    from d2v_ext.models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel
+
+    state = load_state(ckpt)
+    torch.manual_seed(seed)
+    model = Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, state["cfg"].model))
+    fresh = model.state_dict()
+    state["model"] = {k: fresh[k] if k in fresh else v for k, v in state["model"].items() if k != "_ema"}
+    torch.save(state, out)
+    return out
+
+
+def sklearn_knn_top1(train_x, train_y, val_x, val_y, k=20, temperature=0.07):
+    """DINO's weighted k-NN vote recomputed with scikit-learn (cosine distance d = 1 - similarity,
+    neighbour weight exp((1 - d) / T)): top-1 in %."""
+    import numpy as np
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute",
+                               weights=lambda d: np.exp((1 - d) / temperature))
+    pred = clf.fit(np.asarray(train_x), np.asarray(train_y)).predict(np.asarray(val_x))
+    return 100.0 * float((pred == np.asarray(val_y)).mean())

@@ -1,12 +1,14 @@
 """data2vec vs DINO end to end on the bundled CIFAR-10 tree: each target of the tiny comparison recipes
-trains through fairseq-hydra-train with the plugin, then knn_eval.py scores frozen CLS features on val;
-a resumed run restores teacher, center and schedule; the monitors plot."""
+trains through fairseq-hydra-train with the plugin, then knn_eval.py scores frozen CLS features on val
+(beside an untrained ViT of the same architecture); a direct load restores teacher, center and head
+(resuming mid-schedule is tested bit for bit in test_e2e_resume.py); the monitors plot."""
 import json
 
 import pytest
 import torch
 
-from helpers import PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script
+from helpers import (PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script, sklearn_knn_top1,
+                     untrained_vision_checkpoint)
 
 pytestmark = pytest.mark.e2e
 CIFAR = require_data("images", "cifar10")
@@ -27,13 +29,17 @@ def runs(tmp_path_factory):
                            "--out", tmp / f"knn_{target}.json", "--md", tmp / "knn.md")
         assert rc == 0, knn
         out[target] = (tmp / target, log, json.loads((tmp / f"knn_{target}.json").read_text()))
+    untrained = untrained_vision_checkpoint(tmp / "both" / "ckpt" / "checkpoint_last.pt", tmp / "untrained.pt")
+    rc, knn = knn_eval(untrained, "--data", CIFAR, "--name", "untrained", "--out", tmp / "knn_untrained.json")
+    assert rc == 0, knn
+    out["untrained"] = (None, None, json.loads((tmp / "knn_untrained.json").read_text()))
     print("\n| target | k-NN top-1 | top-5 |\n|---|---|---|\n" + "\n".join(
         f"| {t} | {r[2]['top1']:.1f} | {r[2]['top5']:.1f} |" for t, r in out.items()))
     return out
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_each_target_trains_and_beats_chance_on_knn(runs, target):
+def test_each_target_trains_and_keeps_its_features(runs, target):
     run_dir, log, knn = runs[target]
     recs = json_records(log)
     assert recs[-1]["num_updates"] == 100 and all(torch.isfinite(torch.tensor(r["loss"])) for r in recs)
@@ -45,10 +51,21 @@ def test_each_target_trains_and_beats_chance_on_knn(runs, target):
     # the same linear teacher schedule for every target: 0.99 -> 0.999 over 100 updates (logged x1000)
     for r in recs:
         assert r["ema_decay"] == pytest.approx(990 + 9 * (r["num_updates"] - 5) / 100, abs=1.0)
-    assert knn["val_images"] == 500 and knn["top1"] > 10.0, knn
+    # no collapse: an untrained ViT of this architecture reaches 24.4 (CLS); the targets measured 20.6-23.2;
+    # a collapsed or image-independent CLS gives chance (10)
+    floor = runs["untrained"][2]["top1"]
+    assert knn["val_images"] == 500 and knn["top1"] > floor - 6.0 and knn["top1"] > 15.0, (knn["top1"], floor)
 
 
-def test_resume_restores_teacher_center_and_schedule(runs):
+def test_knn_vote_equals_scikit_learn(runs):
+    from d2v_ext.evaluation.vision_features import tree_features
+
+    run_dir, _, knn = runs["dino"]
+    feats, _, _ = tree_features(run_dir / "ckpt" / "checkpoint_last.pt", CIFAR, "cls", log=lambda *a: None)
+    assert knn["top1"] == pytest.approx(sklearn_knn_top1(*feats["train"], *feats["val"]), abs=1e-6)
+
+
+def test_direct_load_restores_teacher_center_and_head(runs):
     from fairseq import checkpoint_utils
 
     from d2v_ext.models.data2vec_dino import Data2VecDinoModel
@@ -65,14 +82,6 @@ def test_resume_restores_teacher_center_and_schedule(runs):
     assert not torch.equal(model.ema.model.state_dict()[k0], saved["encoder." + k0])  # teacher != student
     assert torch.equal(model.dino.loss.center, saved["dino.loss.center"]) and model.dino.loss.center.abs().sum() > 0
     assert torch.equal(model.dino.teacher_head.mlp[0].weight, saved["dino.teacher_head.mlp.0.weight"])
-    # a second run continues at update 100 with the schedule where it left off
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "image_dino_both", run_dir, "+tiny=image_dino", f"task.data={CIFAR}",
-                          "optimization.max_update=120", "+model.ema_anneal_end_step=100")
-    assert rc == 0, log[-3000:]
-    assert "@ 100 updates" in log.split("begin training")[0]
-    recs = json_records(log)
-    assert recs[0]["num_updates"] == 110 and recs[0]["ema_decay"] == pytest.approx(999.0, abs=0.01)
-    assert recs[0]["teacher_temp"] == pytest.approx(0.04)
 
 
 def test_monitors_plot(runs, tmp_path):
@@ -83,5 +92,5 @@ def test_monitors_plot(runs, tmp_path):
     bad = tmp_path / "bad.log"
     bad.write_text("no json here\n")
     rc, out = plot(bad, "--out", tmp_path / "x.png")
-    assert rc != 0 and "has no [train_inner] json records" in out
+    assert rc == 2 and "has no [train_inner] json records" in out
 

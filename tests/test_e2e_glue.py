@@ -60,7 +60,8 @@ def test_finetune_eval_and_metrics(sst2, tmp_path):
 def test_wrong_checkpoints_are_clear_errors(tiny_pretrained, sst2, tmp_path):
     ckpt, _ = tiny_pretrained
     rc, out = eval_glue(ckpt, "--data", sst2, "--task", "sst_2")
-    assert rc == 2 and "is not a GLUE fine-tuning checkpoint: it was trained with task 'masked_lm'" in out
+    assert rc == 2 and "is not a GLUE fine-tuning checkpoint: its model is 'data2vec_text' (task 'masked_lm'); " \
+                       "expected task one of ('sentence_prediction',)" in out
     rc, log = hydra_train(FINETUNE_CONFIGS, "sst_2", tmp_path / "bad", "+tiny=glue", f"task.data={sst2}",
                           f"checkpoint.restore_file={tmp_path / 'typo.pt'}")
     assert rc != 0 and f"checkpoint.restore_file={tmp_path / 'typo.pt'} does not exist" in log

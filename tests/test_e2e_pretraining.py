@@ -66,7 +66,8 @@ def text_v1_target_std(ckpt, data):
     model = models[0].eval()
     task.load_dataset("valid")
     ds = task.dataset("valid")
-    sample = ds.collater([ds[i] for i in range(min(32, len(ds)))])
+    fits = [i for i in range(len(ds)) if ds.size(i) <= cfg.model.transformer.max_source_positions][:32]
+    sample = ds.collater([ds[i] for i in fits])  # as training does: longer documents are skipped
     enc = model.encoder
     assert enc.ema is not None, "the checkpoint's EMA teacher was not restored"
     src, tgt = sample["net_input"]["src_tokens"], sample["net_input"]["target_tokens"]

@@ -74,16 +74,20 @@ def test_squad_finetune_then_zero_shot_xquad(finetuned, tmp_path):
     assert en["exact_match"] == pytest.approx(float(theirs["exact_match"]), abs=1e-3)
 
 
-def test_eval_stops_at_a_bad_file_and_keeps_finished_ones(finetuned, tmp_path):
+def test_a_bad_file_stops_before_anything_is_written(finetuned, tmp_path):
     ckpt, _ = finetuned
     obj = json.loads(require_data("xquad", "xquad.de.json").read_text())
     qa = obj["data"][0]["paragraphs"][0]["qas"][0]
     qa["answers"][0]["text"] = "nicht im Kontext"
     bad = tmp_path / "broken.json"
     bad.write_text(json.dumps(obj, ensure_ascii=False))
+    rc, out = eval_qa(ckpt, require_data("xquad", "xquad.en.json"), "--out", tmp_path / "out")
+    assert rc == 0, out
+    earlier = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
     rc, out = eval_qa(ckpt, require_data("xquad", "xquad.en.json"), bad, "--out", tmp_path / "out")
-    assert rc != 0 and f"broken.json: id {qa['id']}: answers[0] text 'nicht im Kontext' does not occur" in out
-    assert len(json.loads((tmp_path / "out" / "predictions" / "en.json").read_text())) == 1190
+    assert rc == 2 and f"broken.json: id {qa['id']}: answers[0] text 'nicht im Kontext' does not occur" in out
+    assert "Traceback" not in out and "[1/2]" not in out  # checked before any file was evaluated
+    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == earlier
     rc, out = eval_qa(ckpt, bad, "--skip-bad-examples", "--out", tmp_path / "skip")
     assert rc == 0 and "(1 skipped)" in out
 

@@ -1,7 +1,8 @@
 """data2vec_text_dino end to end on real text (botchan.txt + SST-2 train sentences): the dino and both
 targets train through fairseq-hydra-train with the plugin; knn_eval_text.py scores frozen <s>
-features on the SST-2 dev set; a resumed run restores the EMA teacher, the teacher head, the center
-and the schedule; the DINO-pretrained encoder fine-tunes on GLUE SST-2 and SQuAD."""
+features on the SST-2 dev set (the vote checked against scikit-learn); a direct load restores the EMA
+teacher, the teacher head and the center (resuming mid-schedule is tested bit for bit in
+test_e2e_resume.py); the DINO-pretrained encoder fine-tunes on GLUE SST-2 and SQuAD."""
 import json
 import math
 import subprocess
@@ -13,7 +14,7 @@ import torch
 
 from d2v_ext.paths import PROJECT_ROOT
 from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script,
-                     squad_overrides)
+                     sklearn_knn_top1, squad_overrides)
 
 pytestmark = pytest.mark.e2e
 TARGETS = ("dino", "both")
@@ -69,9 +70,26 @@ def test_knn_eval_text_on_sst2(runs, tmp_path):
         assert rc == 0, log
         res = json.loads((tmp_path / f"{target}.json").read_text())
         assert res["val_sentences"] == 872 and res["train_sentences"] == 1000
-        assert 0 <= res["top1"] <= 100 and res["majority"] == pytest.approx(100 * 444 / 872)
+        assert res["majority"] == pytest.approx(100 * 444 / 872)
+        # the vote equals scikit-learn's on the same frozen features (the features themselves are at chance
+        # here: 40 updates of a 64-wide model; see the README)
+        assert res["top1"] == pytest.approx(knn_from_features(ckpt, 1000), abs=1e-6)
         print(f"\n| {target} | SST-2 dev k-NN {res['top1']:.1f} | majority {res['majority']:.1f} |")
     assert (tmp_path / "knn.md").read_text().count("| sst_2 k-NN") == 2
+
+
+def knn_from_features(ckpt, max_train):
+    from d2v_ext.data.glue_tasks import TASKS, read_rows
+    from d2v_ext.evaluation.text_features import encode_sentences, load_text_encoder, sentence_features
+    from d2v_ext.paths import default_gpt2_bpe_files
+
+    model, d = load_text_encoder(ckpt)
+    feats = []
+    for path, limit in ((require_data("glue", "SST-2", "train.tsv"), max_train), (require_data("glue", "SST-2", "dev.tsv"), 0)):
+        rows = list(read_rows(path, TASKS["sst_2"]))[: limit or None]
+        toks = encode_sentences([r[0][0] for r in rows], d, *default_gpt2_bpe_files(), 128)
+        feats += [sentence_features(model, toks, d.pad()), [int(r[1]) for r in rows]]
+    return sklearn_knn_top1(*feats)
 
 
 def test_sentence_features_do_not_depend_on_batching(runs):
@@ -100,17 +118,17 @@ def test_knn_eval_text_bad_input(runs, tmp_path):
     state["cfg"]["model"]["_name"] = "data2vec_vision"
     torch.save(state, tmp_path / "vision.pt")
     rc, log = knn_eval_text(tmp_path / "vision.pt")
-    assert rc != 0 and "not a data2vec v1 text pretraining checkpoint" in log and "'data2vec_vision'" in log
+    assert rc == 2 and "not a data2vec v1 text pretraining checkpoint" in log and "'data2vec_vision'" in log
     (tmp_path / "dict.txt").write_text("".join(f"{i} 1\n" for i in range(100)))
     rc, log = knn_eval_text(ckpt, "--dict", tmp_path / "dict.txt")
-    assert rc != 0 and "symbol embedding but the dictionary gives 105" in log
+    assert rc == 2 and "symbol embedding but the dictionary gives 105" in log
     bad = tmp_path / "bad.tsv"
     bad.write_text("sentence\tlabel\na fine film\t1\nno label here\n")
     rc, log = knn_eval_text(ckpt, "--val", bad)
     assert rc != 0 and f"{bad}:3: wrong column count" in log
 
 
-def test_resume_restores_teacher_head_center_and_schedule(runs):
+def test_direct_load_restores_teacher_head_and_center(runs):
     from fairseq import checkpoint_utils
 
     from d2v_ext.evaluation.text_features import load_text_dictionary
@@ -131,12 +149,6 @@ def test_resume_restores_teacher_head_center_and_schedule(runs):
     assert torch.equal(model.dino.loss.center, saved["dino.loss.center"]) and model.dino.loss.center.abs().sum() > 0
     assert torch.equal(model.dino.teacher_head.mlp[0].weight, saved["dino.teacher_head.mlp.0.weight"])
     assert not torch.equal(saved["dino.teacher_head.mlp.0.weight"], saved["dino.head.mlp.0.weight"])
-    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_dino", run_dir, "+tiny=text_dino", f"task.data={tmp / 'bin'}",
-                          "model.target=both", "optimization.max_update=60")
-    assert rc == 0, log[-3000:]
-    assert "@ 40 updates" in log.split("begin training")[0]
-    recs = json_records(log)
-    assert recs[0]["num_updates"] == 50 and recs[0]["ema_decay"] == pytest.approx(999 + 0.9 * 45 / 120, abs=0.05)
 
 
 def test_dino_pretrained_encoder_finetunes_on_glue_and_squad(runs, tmp_path):

@@ -1,1 +1,1 @@
-"""d2v_ext data (registration-only package; see ARCHITECTURE.md)."""
+"""d2v_ext data: text/GLUE/SQuAD readers and binarizers, QA windows, image folders, multi-crop datasets."""

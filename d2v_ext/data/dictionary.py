@@ -40,7 +40,7 @@ def load_dictionary(path, flag, add_mask=False):
     """fairseq's Dictionary from a checked file; ``add_mask`` appends ``<mask>`` as masked_lm does."""
     from fairseq.data import Dictionary
 
-    d = Dictionary.load(check_dictionary_file(path, flag))
+    d = Dictionary.load(str(check_dictionary_file(path, flag)))
     if add_mask:
         d.add_symbol("<mask>")
     return d

@@ -138,7 +138,7 @@ def _read_question(qa, context, title, where, bad, require_answers, stats):
 
 
 def _realign(context, text, start, stats):
-    """The official SQuAD dev has 16 answers whose answer_start is off by one character (most
+    """The official SQuAD dev has 15 answers whose answer_start is off by one or two characters (most
     carry a padding space, e.g. ' 23–16'). The (stripped) text is accepted when it occurs within
     2 characters of answer_start; anything further away is an error."""
     for cand in dict.fromkeys((text, text.strip())):

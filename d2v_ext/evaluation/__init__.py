@@ -1,1 +1,1 @@
-"""d2v_ext evaluation (registration-only package; see ARCHITECTURE.md)."""
+"""d2v_ext evaluation: GLUE and SQuAD metrics, QA decoding, k-NN, frozen features, reports, published numbers."""

@@ -1,1 +1,1 @@
-"""d2v_ext modules (registration-only package; see ARCHITECTURE.md)."""
+"""d2v_ext modules: plain torch pieces (DINO head, loss, objective and schedules, span head, multi-crop, rel-pos)."""
