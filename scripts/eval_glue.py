@@ -30,12 +30,12 @@ def check_task(task, cfg):
     """The task's kind (regression or classes) must be the checkpoint's."""
     from d2v_ext.errors import ConfigError
 
-    regression = TASKS[task].labels is None
-    if regression != bool(cfg.task.get("regression_target", False)):
+    regression, trained_regression = TASKS[task].labels is None, bool(cfg.task.get("regression_target", False))
+    if regression != trained_regression:
         kind = "a regression task" if regression else "a classification task"
-        raise ConfigError(f"--task {task} is {kind}, but the checkpoint was fine-tuned "
-                          f"{'with' if not regression else 'without'} classes (task.num_classes="
-                          f"{cfg.task.get('num_classes')}); pick the task it was trained for")
+        trained = "as a regression task" if trained_regression else f"with {cfg.task.get('num_classes')} classes"
+        raise ConfigError(f"--task {task} is {kind}, but the checkpoint was fine-tuned {trained}; "
+                          "pick the task it was trained for")
 
 
 @cli.script("eval_glue.py")

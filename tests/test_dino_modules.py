@@ -111,6 +111,17 @@ def _worker(rank, world, init, student, teacher, out):
     dist.destroy_process_group()
 
 
+def test_head_is_safe_in_fp16_when_the_bottleneck_is_zero():
+    head = DINOHead(8, out_dim=16, hidden_dim=16, bottleneck_dim=4).half()
+    last = head.mlp[-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)  # every input maps to a zero bottleneck vector
+    out = head(torch.randn(3, 8).half())
+    assert out.dtype == torch.float16 and torch.isfinite(out).all() and out.abs().max() == 0
+    # the reason: fp16 cannot hold the fp32 eps, so the norm clamps to 0 and 0 / 0 is NaN
+    assert torch.isnan(F.normalize(torch.zeros(2, 4, dtype=torch.float16), dim=-1, eps=1e-12)).all()
+
+
 def test_two_processes_match_one_process_on_the_concatenated_batch(tmp_path):
     import torch.multiprocessing as mp
 

@@ -62,7 +62,8 @@ def test_unknown_config_key_is_hydras_clean_error(tmp_path):
 
 @pytest.fixture(scope="module")
 def sst2_other_dict(full_bpe_dict, tmp_path_factory):
-    """SST-2 binarized with a 50,257-symbol dictionary (not the tiny checkpoint's)."""
+    """SST-2 binarized with a 50,257-symbol dictionary (not the tiny checkpoint's): 50,262 with the
+    specials and sentence_prediction's <mask>."""
     out = tmp_path_factory.mktemp("other") / "sst_2"
     rc, log = run_script("prepare_glue.py", "--workers", "1")("--task", "sst_2", "--input", require_data("glue", "SST-2"),
                                                                "--dict", full_bpe_dict, "--out", out, "--max-train", "100")
@@ -75,6 +76,6 @@ def test_a_dictionary_that_does_not_fit_the_checkpoint(tiny_pretrained, sst2_oth
     args = ("sst_2", tmp_path / "run", "+tiny=glue", f"task.data={sst2_other_dict}", f"checkpoint.restore_file={ckpt}")
     rc, log = hydra_train(FINETUNE_CONFIGS, *args)
     clean(rc, log, f"{ckpt} does not fit the model built here: encoder.sentence_encoder.embed_tokens.weight",
-          "this task's dictionary has 50261 symbols: binarize the data with the checkpoint's dict.txt")
+          "this task's dictionary has 50262 symbols: binarize the data with the checkpoint's dict.txt")
     rc, log = hydra_train(FINETUNE_CONFIGS, *args, env={"D2V_EXT_COMPAT_SKIP": "checkpoint_mismatch_explained"})
     assert rc != 0 and "please ensure that the architectures match" in log and "Traceback" in log

@@ -56,6 +56,25 @@ def test_finetune_eval_and_metrics(sst2, tmp_path):
     assert 100 * f1_binary(preds, gold) == pytest.approx(valid[-1]["valid_f1"], abs=0.051)
     assert res["accuracy"] > 60  # well above chance (50.9): F1 and MCC are compared on real signal
 
+    # --data is the data scored, not the folder the checkpoint was trained on
+    small = tmp_path / "SST-2-small"
+    small.mkdir()
+    rows = require_data("glue", "SST-2", "dev.tsv").read_text().splitlines()
+    (small / "dev.tsv").write_text("\n".join(rows[:101]) + "\n")
+    (small / "train.tsv").write_text("\n".join(rows[:201]) + "\n")
+    rc, log = prepare_glue("--task", "sst_2", "--input", small, "--dict", sst2 / "input0" / "dict.txt",
+                           "--out", tmp_path / "small")
+    assert rc == 0, log
+    rc, out = eval_glue(tmp_path / "ft" / "ckpt" / "checkpoint_last.pt", "--data", tmp_path / "small", "--task", "sst_2",
+                        "--out", tmp_path / "small.json", "--predictions", tmp_path / "small.txt")
+    assert rc == 0, out
+    small_res = json.loads((tmp_path / "small.json").read_text())["splits"]["valid"]
+    small_preds = [int(x) for x in (tmp_path / "small.txt").read_text().split()]
+    assert small_res["n"] == 100 and small_preds == preds[:100]
+    assert small_res["accuracy"] == pytest.approx(100 * accuracy_score(gold[:100], small_preds))
+    rc, out = eval_glue(tmp_path / "ft" / "ckpt" / "checkpoint_last.pt", "--data", tmp_path / "small", "--task", "sts_b")
+    assert rc == 2 and "--task sts_b is a regression task, but the checkpoint was fine-tuned with 2 classes" in out
+
 
 def test_wrong_checkpoints_are_clear_errors(tiny_pretrained, sst2, tmp_path):
     ckpt, _ = tiny_pretrained

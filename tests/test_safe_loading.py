@@ -5,6 +5,7 @@ TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1: the payload never runs, and the refusal name
 global. The allow-list still loads what fairseq checkpoints contain (DictConfig cfg, Namespace args,
 numpy scalars); trust_checkpoint.py converts a trusted file that needs more."""
 import argparse
+import enum
 import os
 import pickle
 
@@ -78,35 +79,38 @@ def test_eval_scripts_refuse_both_payloads(script, force, poisoned, sst2, monkey
 
 
 def hydra_entry_points(poisoned_file, tiny_pretrained, sst2, tmp):
-    """(name, config dir, config name, overrides) for each way fairseq-hydra-train loads a checkpoint."""
+    """(name, config dir, config name, overrides, the file it loads) for each way fairseq-hydra-train
+    loads a checkpoint."""
     _, dictionary = tiny_pretrained
-    resume_dir = tmp / "resume" / "ckpt"
-    resume_dir.mkdir(parents=True)
+    resume_dir = tmp / "resume_ckpt"
+    resume_dir.mkdir(parents=True, exist_ok=True)
     (resume_dir / "checkpoint_last.pt").write_bytes(poisoned_file.read_bytes())
     return [
         ("restore_file", FINETUNE_CONFIGS, "sst_2", ["+tiny=glue", f"task.data={sst2}",
-                                                    f"checkpoint.restore_file={poisoned_file}"]),
+                                                    f"checkpoint.restore_file={poisoned_file}"], poisoned_file),
         ("resume", PRETRAIN_CONFIGS, "text_v1", ["+tiny=text_v1", f"task.data={dictionary.parent}",
-                                                 f"checkpoint.save_dir={resume_dir}"]),
-        ("model_path (data2vec_text_qa)", FINETUNE_CONFIGS, "squad", list(squad_overrides(dictionary, poisoned_file))),
+                                                 f"checkpoint.save_dir={resume_dir}"], resume_dir / "checkpoint_last.pt"),
+        ("model_path (data2vec_text_qa)", FINETUNE_CONFIGS, "squad", list(squad_overrides(dictionary, poisoned_file)),
+         poisoned_file),
         ("model_path (upstream data2vec_text_classification)", FINETUNE_CONFIGS, "sst_2",
-         ["+tiny=glue", "model=data2vec2_text", f"model.model_path={poisoned_file}", f"task.data={sst2}"]),
+         ["+tiny=glue", "model=data2vec2_text", f"model.model_path={poisoned_file}", f"task.data={sst2}"],
+         poisoned_file),
     ]
 
 
 @pytest.mark.parametrize("kind", ["real", "bare"])
 def test_fairseq_hydra_train_refuses_at_every_entry_point(kind, poisoned, tiny_pretrained, sst2, tmp_path):
     path, marker = poisoned[kind]
-    for name, cdir, cname, overrides in hydra_entry_points(path, tiny_pretrained, sst2, tmp_path):
+    for name, cdir, cname, overrides, loaded in hydra_entry_points(path, tiny_pretrained, sst2, tmp_path):
         rc, log = hydra_train(cdir, cname, tmp_path / name.split()[0], *overrides, env={FORCE: "1"})
-        assert rc != 0 and refused(log, path), (name, log[-2500:])
+        assert rc != 0 and refused(log, loaded), (name, log[-2500:])
         assert not marker.exists(), f"{name} ran the payload"
 
 
 def test_without_the_override_too(poisoned, tiny_pretrained, sst2, tmp_path, monkeypatch):
     monkeypatch.delenv(FORCE, raising=False)
     path, marker = poisoned["real"]
-    name, cdir, cname, overrides = hydra_entry_points(path, tiny_pretrained, sst2, tmp_path)[0]
+    name, cdir, cname, overrides, _ = hydra_entry_points(path, tiny_pretrained, sst2, tmp_path)[0]
     rc, log = hydra_train(cdir, cname, tmp_path / "r", *overrides)
     assert rc != 0 and refused(log, path) and "needs os.makedirs" in log and not marker.exists()
 
@@ -128,14 +132,19 @@ def test_allow_list_loads_what_fairseq_checkpoints_hold(tiny_pretrained, tmp_pat
                        state["model"]["encoder.sentence_encoder.embed_tokens.weight"])
 
 
+class Mode(enum.Enum):
+    """An enum in a checkpoint: the kind of object a legacy checkpoint may hold and the allow-list refuses."""
+    A = 1
+    B = 2
+
+
 def test_trust_checkpoint_converts_a_trusted_file(tiny_pretrained, tmp_path):
-    import enum
     from pathlib import PurePosixPath
 
     ckpt, _ = tiny_pretrained
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     state["extra_state"].update(where=PurePosixPath("/cluster/data"), table=np.arange(4),
-                                mode=enum.Enum("Mode", "a b").b)
+                                mode=Mode.B)
     torch.save(state, tmp_path / "legacy.pt")
     with pytest.raises(UnsafeCheckpointError, match=r"legacy.pt: refused to load: its pickle needs"):
         safe_torch_load(str(tmp_path / "legacy.pt"))
