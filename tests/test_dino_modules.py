@@ -35,7 +35,11 @@ def test_loss_equals_the_formula_and_updates_the_center():
     loss, mon = loss_fn(student, teacher, teacher_temp=0.04)
     ref = reference_loss(student, teacher, center0, 0.04, 0.1, 2, n_crops)
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
-    # center = 0.9 * old + 0.1 * batch mean of the teacher outputs
+    assert torch.equal(loss_fn.center, center0)  # the center moves at the end of the update ...
+    loss_fn.commit_center()
+    # ... to 0.9 * old + 0.1 * batch mean of the teacher outputs
+    assert torch.allclose(loss_fn.center, 0.9 * center0 + 0.1 * teacher.mean(0, keepdim=True))
+    loss_fn.commit_center()  # nothing pending: no change
     assert torch.allclose(loss_fn.center, 0.9 * center0 + 0.1 * teacher.mean(0, keepdim=True))
     assert 0 < mon["teacher_entropy"] < math.log(K) and 1 <= mon["prototypes_used"] <= K
     assert mon["teacher_student_kl"] > 0 and mon["center_norm"] == pytest.approx(center0.norm().item())
@@ -62,6 +66,7 @@ def test_centering_keeps_the_teacher_mean_near_zero():
     for _ in range(100):
         teacher = torch.randn(2 * 16, K) + offset
         loss_fn(torch.randn(4 * 16, K), teacher, 0.04)
+        loss_fn.commit_center()
     teacher = torch.randn(2 * 4096, K) + offset
     centred = teacher - loss_fn.center
     assert centred.mean(0).abs().max() < 0.25 < 4.5 < teacher.mean(0).abs().max()  # noise of 32-row batches
@@ -106,7 +111,9 @@ def _worker(rank, world, init, student, teacher, out):
     t = teacher[:, rank * b:(rank + 1) * b].reshape(n_global * b, -1)
     loss_fn = DINOLoss(student.size(-1))
     loss, _ = loss_fn(s, t, 0.04)
+    loss_fn.commit_center()
     loss_fn(s, t, 0.05)  # a second step: the centers must stay in sync
+    loss_fn.commit_center()
     torch.save({"loss": loss.detach(), "center": loss_fn.center.clone()}, f"{out}.{rank}")
     dist.destroy_process_group()
 
@@ -132,7 +139,16 @@ def test_two_processes_match_one_process_on_the_concatenated_batch(tmp_path):
     r0, r1 = (torch.load(tmp_path / f"res.{r}") for r in (0, 1))
     single = DINOLoss(K)
     loss, _ = single(student.reshape(n_crops * B, K), teacher.reshape(2 * B, K), 0.04)
+    single.commit_center()
     single(student.reshape(n_crops * B, K), teacher.reshape(2 * B, K), 0.05)
+    single.commit_center()
     assert torch.allclose(r0["center"], r1["center"]) and torch.allclose(r0["center"], single.center, atol=1e-6)
+    # one process accumulating the two halves as micro-batches moves the center the same way
+    accumulated = DINOLoss(K)
+    for temp in (0.04, 0.05):
+        for half in (slice(0, B // 2), slice(B // 2, B)):
+            accumulated(student[:, half].reshape(-1, K), teacher[:, half].reshape(-1, K), temp)
+        accumulated.commit_center()
+    assert torch.allclose(accumulated.center, single.center, atol=1e-6)
     # each worker's loss is the mean over its half of the batch: their average is the full-batch loss
     assert ((r0["loss"] + r1["loss"]) / 2).item() == pytest.approx(loss.item(), rel=1e-5)

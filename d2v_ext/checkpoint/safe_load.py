@@ -60,15 +60,16 @@ def _unpickler_reason(e):
     return parts[-1].splitlines()[0] if parts else str(e)
 
 
-def safe_torch_load(f, map_location=None, path=None, **unused):
-    """``torch.load`` restricted to tensors, plain containers and :data:`ALLOWED_GLOBALS`.
+def safe_torch_load(f, map_location=None, path=None, extra_globals=(), **unused):
+    """``torch.load`` restricted to tensors, plain containers and :data:`ALLOWED_GLOBALS` (plus
+    ``extra_globals``, for a caller that reads its own messages, not files).
 
     ``f`` is a path or an open binary file; ``path`` names it in error messages when ``f`` is a
     buffer. Other ``torch.load`` keyword arguments (``weights_only`` included) are ignored: this
     loader is always restricted."""
     name = _name_of(f, path)
     try:
-        with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+        with torch.serialization.safe_globals(ALLOWED_GLOBALS + list(extra_globals)):
             return torch.load(f, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise MissingInputError(f"checkpoint not found: {name}") from None

@@ -14,11 +14,15 @@ import os
 from .atomic_copy import atomic_checkpoint_copies
 from .checkpoint_mismatch import checkpoint_mismatch_explained
 from .class_defaults import materialize_class_defaults
+from .cpu_distributed import cpu_distributed_start
 from .d2v2_resume import data2vec2_teacher_step_kept_on_resume
+from .ema_once import ema_steps_once_per_update
+from .end_of_update import models_end_their_update
 from .examples_alias import alias_examples_namespace
 from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
 from .image_sample_seeds import upstream_image_samples_seeded
+from .micro_batch_seeds import rng_seeded_per_micro_batch
 from .numpy_aliases import numpy_removed_aliases
 from .prefetch_thread import no_prefetch_thread_without_workers
 from .restore_file import missing_restore_file_is_an_error
@@ -30,6 +34,7 @@ from .text_resume import restore_text_teacher_on_resume, text_encoder_target_mod
 from .text_teacher_input import text_teacher_sees_full_sequence
 from .vision_debug_prints import silence_vision_debug_prints
 from .upstream import register_upstream_data2vec
+from .variance_device import variance_monitors_off_gpu
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +48,19 @@ FIXES = [
     restore_text_teacher_on_resume,
     text_teacher_sees_full_sequence,
     data2vec2_teacher_step_kept_on_resume,
+    ema_steps_once_per_update,
     data2vec_text_finetuning_mode,
     missing_restore_file_is_an_error,
     checkpoint_mismatch_explained,
     task_data_checked,
     rng_seeded_per_update,
+    rng_seeded_per_micro_batch,
     no_prefetch_thread_without_workers,
     upstream_image_samples_seeded,
     atomic_checkpoint_copies,
+    models_end_their_update,
+    cpu_distributed_start,
+    variance_monitors_off_gpu,
     numpy_removed_aliases,
     silence_vision_debug_prints,
     torch_fused_adam_fallback,

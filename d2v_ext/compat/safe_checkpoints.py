@@ -9,6 +9,7 @@ module now sees a ``torch`` whose ``load`` is :func:`d2v_ext.checkpoint.safe_tor
 ``weights_only=True`` plus the allow-list); everything else is torch itself. This fix is applied
 even when ``D2V_EXT_COMPAT_SKIP`` names it.
 """
+import functools
 import importlib
 import types
 
@@ -16,22 +17,26 @@ import torch
 
 from ..checkpoint.safe_load import safe_torch_load
 
-MODULES_LOADING_CHECKPOINTS = ("fairseq.checkpoint_utils",)
+# checkpoint_utils: every checkpoint file. distributed.utils: broadcast_object, which sends rank 0's loaded
+# checkpoint state to the other ranks as a torch.save buffer (with torch's default loader a DictConfig cfg
+# is refused there); its messages also hold its own _TensorPlaceholder (an index of a tensor sent apart).
+MODULES_LOADING_CHECKPOINTS = {"fairseq.checkpoint_utils": (), "fairseq.distributed.utils": ("_TensorPlaceholder",)}
 
 
 class TorchWithSafeLoad(types.ModuleType):
     """Behaves as ``torch``, except that ``load`` is the restricted loader."""
 
-    def __init__(self):
+    def __init__(self, extra_globals=()):
         super().__init__("torch")
+        self._load = functools.partial(safe_torch_load, extra_globals=tuple(extra_globals))
 
     def __getattr__(self, name):
-        return safe_torch_load if name == "load" else getattr(torch, name)
+        return self._load if name == "load" else getattr(torch, name)
 
 
 def safe_checkpoint_loading():
     """Route every ``torch.load`` of fairseq's checkpoint code through the restricted loader."""
-    for name in MODULES_LOADING_CHECKPOINTS:
+    for name, extra in MODULES_LOADING_CHECKPOINTS.items():
         module = importlib.import_module(name)
         if getattr(module, "torch", None) is torch:
-            module.torch = TorchWithSafeLoad()
+            module.torch = TorchWithSafeLoad([getattr(module, g) for g in extra])

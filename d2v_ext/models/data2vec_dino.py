@@ -55,22 +55,31 @@ class Data2VecDinoModel(Data2VecVisionModel):
         return teacher_momentum(c.ema_schedule, c.ema_decay, c.ema_end_decay, num_updates, c.ema_anneal_end_step)
 
     def set_num_updates(self, num_updates):
+        """fairseq calls this before every forward: the teacher (and head) step once per update, on the
+        first micro-batch, with the student of the previous update."""
         BaseFairseqModel.set_num_updates(self, num_updates)
         if self.ema is None and self.final_proj is not None:
             self.make_ema_teacher()
-        elif self.training and self.ema is not None:
+        elif self.training and self.ema is not None and getattr(self, "_stepped_update", None) != num_updates:
             decay = self.current_momentum(num_updates)
             self.ema.set_decay(decay)
             if decay < 1:
                 self.ema.step(self.encoder)
                 if self.dino is not None:
                     self.dino.teacher_step(decay)
+            self._stepped_update = num_updates
         self.num_updates = num_updates
+
+    def end_update(self):
+        """After the optimizer step (fairseq's end of update): DINO's center moves once per update."""
+        if self.dino is not None:
+            self.dino.end_update()
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # upstream restores the saved teacher only if it already exists; build it first on resume
         if self.ema is None and self.final_proj is not None and prefix + "_ema" in state_dict:
             self.make_ema_teacher()
+        self._stepped_update = None  # the loaded teacher has not taken this update's step yet
         return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def remove_pretraining_modules(self, last_layer=None):

@@ -51,11 +51,23 @@ class Data2VecTextDinoModel(Data2VecTextModel):
         return cls(cfg, Data2VecTextEncoder(cfg, task.source_dictionary, task.cfg.data))
 
     def set_num_updates(self, num_updates):
-        super().set_num_updates(num_updates)  # the encoder builds / steps its EMA teacher
+        """Called before every forward; the encoder's teacher and the teacher head step once per update."""
+        super().set_num_updates(num_updates)  # the encoder builds / steps its EMA teacher (once per update)
         ema = self.encoder.ema
-        if self.training and self.dino is not None and ema is not None and ema.get_decay() < 1:
+        if self.training and self.dino is not None and ema is not None and ema.get_decay() < 1 \
+                and getattr(self, "_head_update", None) != num_updates:
             self.dino.teacher_step(ema.get_decay())
+            self._head_update = num_updates
         self.num_updates = num_updates
+
+    def end_update(self):
+        """After the optimizer step (fairseq's end of update): DINO's center moves once per update."""
+        if self.dino is not None:
+            self.dino.end_update()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self._head_update = None  # the loaded teacher head has not taken this update's step yet
+        return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def upgrade_state_dict_named(self, state_dict, name):
         # fine-tuning (model._name=data2vec_text_dino, target=data2vec) from a DINO-pretrained checkpoint:

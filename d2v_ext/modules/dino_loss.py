@@ -9,9 +9,12 @@ student distribution of every crop of a *different* view, averaged over those pa
 Outputs are crop-major: ``student`` is (n_crops * B, K), ``teacher`` is (n_global * B, K), crop
 ``i`` being rows ``i*B:(i+1)*B``; the first ``n_global`` student crops are the global views the
 teacher saw. The teacher temperature is passed in by the caller (it follows a warm-up schedule,
-see ``schedules.teacher_temp_at``). After each call the center is updated with momentum from the batch
-mean of the teacher outputs, all-reduced over workers when torch.distributed is initialised, so
-every worker keeps the same center.
+see ``schedules.teacher_temp_at``). The center moves once per update: each forward adds its teacher
+outputs to a running sum, and :meth:`DINOLoss.commit_center` (called by the model at the end of the
+update) moves the center with momentum toward their mean, all-reduced over workers when
+torch.distributed is initialised. So every worker keeps the same center, and a batch gives the same
+center whether it is split over processes or over gradient-accumulation steps (DINO's own code
+updates it in every forward, which is the same when neither splits the batch).
 """
 import math
 
@@ -27,6 +30,7 @@ class DINOLoss(nn.Module):
         self.student_temp = student_temp
         self.center_momentum = center_momentum
         self.register_buffer("center", torch.zeros(1, out_dim))
+        self._pending = None  # (sum of teacher outputs, count) since the last commit_center()
 
     def forward(self, student, teacher, teacher_temp, n_global=2, update_center=True):
         """Returns (loss, monitors). ``monitors`` (floats, detached) describe this batch."""
@@ -61,8 +65,19 @@ class DINOLoss(nn.Module):
 
     @torch.no_grad()
     def update_center(self, teacher):
-        batch_sum = teacher.float().sum(dim=0, keepdim=True)
-        count = torch.tensor([teacher.size(0)], dtype=torch.float, device=teacher.device)
+        """Add a forward's teacher outputs to the pending sum; the center moves in commit_center()."""
+        batch_sum, n = teacher.float().sum(dim=0, keepdim=True), teacher.size(0)
+        self._pending = (batch_sum, n) if self._pending is None else (self._pending[0] + batch_sum, self._pending[1] + n)
+
+    @torch.no_grad()
+    def commit_center(self):
+        """center = m * center + (1 - m) * mean of the teacher outputs since the last commit, over all
+        workers. A collective when torch.distributed is initialised: every worker calls it."""
+        if self._pending is None:
+            return
+        batch_sum, n = self._pending
+        self._pending = None
+        count = torch.tensor([n], dtype=torch.float, device=batch_sum.device)
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(batch_sum)
             dist.all_reduce(count)

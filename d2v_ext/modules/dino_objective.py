@@ -2,7 +2,8 @@
 
 The caller provides backbone features: the student's for every view (crop-major, n_crops x B) and
 the teacher's for the global views (n_global x B), and the current teacher temperature.
-``teacher_step(decay)`` moves the teacher head toward the student head with the backbone's EMA decay.
+``teacher_step(decay)`` moves the teacher head toward the student head with the backbone's EMA decay;
+``end_update()`` moves the center once the update's forwards are done (see DINOLoss.commit_center).
 """
 import copy
 
@@ -27,6 +28,9 @@ class DinoObjective(nn.Module):
     def teacher_step(self, decay):
         for t, s in zip(self.teacher_head.parameters(), self.head.parameters()):
             t.mul_(decay).add_(s.detach(), alpha=1 - decay)
+
+    def end_update(self):
+        self.loss.commit_center()
 
     def forward(self, student_features, teacher_features, teacher_temp, n_global=2, update_center=True):
         student = self.head(student_features)
