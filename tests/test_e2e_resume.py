@@ -63,3 +63,18 @@ def test_split_run_equals_one_run(recipe, text_data, tmp_path):
     if recipe in WITH_DINO:
         assert "model.dino.loss.center" in diffs and any("dino.teacher_head" in k for k in diffs)
     assert max(diffs.values()) == 0.0, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
+
+
+def test_restarting_a_finished_run_changes_nothing(text_data, tmp_path):
+    from d2v_ext.checkpoint import load_state
+
+    overrides = [tiny_override("text_v1"), f"task.data={text_data}", "optimization.max_update=4"]
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v1", tmp_path / "run", *overrides)
+    assert rc == 0, log[-3000:]
+    ckpt = tmp_path / "run" / "ckpt" / "checkpoint_last.pt"
+    done = ckpt.read_bytes()
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v1", tmp_path / "run", *overrides, f"hydra.run.dir={tmp_path / 'again'}")
+    assert rc == 0 and "at update 4 >= max_update 4: nothing to train" in log and ckpt.read_bytes() == done
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v1", tmp_path / "run", *overrides, f"hydra.run.dir={tmp_path / 'old'}",
+                          env={"D2V_EXT_COMPAT_SKIP": "finished_run_trains_no_further"})
+    assert rc == 0 and load_state(ckpt)["optimizer_history"][-1]["num_updates"] == 5  # fairseq: one update more

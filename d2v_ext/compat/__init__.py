@@ -19,6 +19,7 @@ from .d2v2_resume import data2vec2_teacher_step_kept_on_resume
 from .ema_once import ema_steps_once_per_update
 from .end_of_update import models_end_their_update
 from .examples_alias import alias_examples_namespace
+from .finished_run import finished_run_trains_no_further
 from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
 from .image_sample_seeds import upstream_image_samples_seeded
@@ -58,6 +59,7 @@ FIXES = [
     no_prefetch_thread_without_workers,
     upstream_image_samples_seeded,
     atomic_checkpoint_copies,
+    finished_run_trains_no_further,
     models_end_their_update,
     cpu_distributed_start,
     variance_monitors_off_gpu,
