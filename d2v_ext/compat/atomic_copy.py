@@ -6,12 +6,11 @@ fairseq writes the first checkpoint file atomically (a ``.tmp`` file, then a ren
 the destination first. Local copies now go to a temporary file beside the destination, then
 ``os.replace``: the old file stays whole until the new one is complete.
 """
-import functools
 import os
 import shutil
 import tempfile
 
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def atomic_local_copy(src_path, dst_path):
@@ -32,18 +31,14 @@ def atomic_checkpoint_copies():
     """Make fairseq's ``PathManager.copy`` of local files atomic."""
     from fairseq.file_io import PathManager
 
-    original = PathManager.copy
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "src_path, dst_path, overwrite=False")
+    def wrap(original):
+        def copy(src_path, dst_path, overwrite=False):
+            if "://" in str(src_path) + str(dst_path):
+                return original(src_path, dst_path, overwrite)  # remote storage: iopath's own handlers
+            if os.path.exists(dst_path) and not overwrite:
+                return False
+            return atomic_local_copy(src_path, dst_path)
 
-    @functools.wraps(original)
-    def copy(src_path, dst_path, overwrite=False):
-        if "://" in str(src_path) + str(dst_path):
-            return original(src_path, dst_path, overwrite)  # remote storage: iopath's own handlers
-        if os.path.exists(dst_path) and not overwrite:
-            return False
-        return atomic_local_copy(src_path, dst_path)
+        return copy
 
-    copy._d2v_ext_fixed = True
-    PathManager.copy = staticmethod(copy)
+    install_wrapper(PathManager, "copy", "src_path, dst_path, overwrite=False", wrap, "atomic_copy")

@@ -6,11 +6,10 @@ exception. ``Trainer.load_checkpoint`` now raises :class:`CheckpointMismatchErro
 file and the first mismatching tensors; an embedding whose row count differs is explained as what it
 almost always is: data binarized with another dictionary than the checkpoint's.
 """
-import functools
 import re
 
 from ..errors import CheckpointMismatchError
-from .signature import expect_signature
+from .signature import install_wrapper
 
 SIZE = re.compile(r"size mismatch for (\S+): copying a param with shape torch.Size\(\[([\d, ]*)\]\) from "
                   r"checkpoint, the shape in current model is torch.Size\(\[([\d, ]*)\]\)")
@@ -36,21 +35,17 @@ def checkpoint_mismatch_explained():
     """Replace fairseq's "architectures match" message by the tensors that do not fit."""
     from fairseq.trainer import Trainer
 
-    original = Trainer.load_checkpoint
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "self, filename, reset_optimizer=False, reset_lr_scheduler=False, "
-                     "optimizer_overrides=None, reset_meters=False")
+    def wrap(original):
+        def load_checkpoint(self, filename, *args, **kwargs):
+            try:
+                return original(self, filename, *args, **kwargs)
+            except Exception as e:
+                cause = e.__context__
+                if str(e).startswith("Cannot load model parameters") and isinstance(cause, RuntimeError):
+                    raise CheckpointMismatchError(explain_mismatch(filename, str(cause))) from e
+                raise
 
-    @functools.wraps(original)
-    def load_checkpoint(self, filename, *args, **kwargs):
-        try:
-            return original(self, filename, *args, **kwargs)
-        except Exception as e:
-            cause = e.__context__
-            if str(e).startswith("Cannot load model parameters") and isinstance(cause, RuntimeError):
-                raise CheckpointMismatchError(explain_mismatch(filename, str(cause))) from e
-            raise
+        return load_checkpoint
 
-    load_checkpoint._d2v_ext_fixed = True
-    Trainer.load_checkpoint = load_checkpoint
+    install_wrapper(Trainer, "load_checkpoint", "self, filename, reset_optimizer=False, reset_lr_scheduler=False, "
+                    "optimizer_overrides=None, reset_meters=False", wrap, "mismatch")

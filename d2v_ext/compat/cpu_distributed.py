@@ -13,7 +13,6 @@ average the all-reduced gradients). GPU runs take fairseq's own path unchanged.
 fairseq-hydra-train calls ``call_main`` before it imports ``common.user_dir``, so the recipes import
 the plugin first, through a hydra callback (``d2v_ext/hydra_callback.py``).
 """
-import functools
 import logging
 import os
 import socket
@@ -21,7 +20,7 @@ import socket
 import torch
 from omegaconf import open_dict
 
-from .signature import expect_signature
+from .signature import expect_signature, install_wrapper
 
 logger = logging.getLogger("d2v_ext")
 TORCHRUN = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK")
@@ -64,24 +63,21 @@ def cpu_distributed_start():
     """Let ``call_main`` start multi-process training on CPU (torchrun or fairseq's own spawn)."""
     import fairseq.distributed.utils as du
 
-    original = du.call_main
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "cfg, main, **kwargs")
     expect_signature(du.distributed_main, "i, main, cfg, kwargs")
 
-    @functools.wraps(original)
-    def call_main(cfg, main, **kwargs):
-        if not prepare_cpu_distributed(cfg):
-            return original(cfg, main, **kwargs)
-        d = cfg.distributed_training
-        if d.distributed_no_spawn:  # torchrun started this process for its rank
-            return du.distributed_main(d.device_id, main, cfg, kwargs)
-        kwargs["start_rank"] = d.distributed_rank or 0
-        with open_dict(cfg):
-            d.distributed_rank = None  # distributed_main assigns start_rank + i
-        torch.multiprocessing.spawn(fn=du.distributed_main, args=(main, cfg, kwargs), nprocs=d.distributed_world_size,
-                                    join=True)
+    def wrap(original):
+        def call_main(cfg, main, **kwargs):
+            if not prepare_cpu_distributed(cfg):
+                return original(cfg, main, **kwargs)
+            d = cfg.distributed_training
+            if d.distributed_no_spawn:  # torchrun started this process for its rank
+                return du.distributed_main(d.device_id, main, cfg, kwargs)
+            kwargs["start_rank"] = d.distributed_rank or 0
+            with open_dict(cfg):
+                d.distributed_rank = None  # distributed_main assigns start_rank + i
+            torch.multiprocessing.spawn(fn=du.distributed_main, args=(main, cfg, kwargs),
+                                        nprocs=d.distributed_world_size, join=True)
 
-    call_main._d2v_ext_fixed = True
-    du.call_main = call_main
+        return call_main
+
+    install_wrapper(du, "call_main", "cfg, main, **kwargs", wrap, "cpu_distributed")

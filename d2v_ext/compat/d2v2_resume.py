@@ -9,26 +9,20 @@ nothing new, and step k is lost for good (and ``ema_decay`` logs the initial dec
 tiny text_v2: every tensor of a 16-update run split at 8 differed from the uninterrupted run (up to
 1.6e-4). A model that has never stepped now remembers k-1, so the pending step k is taken.
 """
-import functools
-
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def data2vec2_teacher_step_kept_on_resume():
     """Make data2vec 2.0's first ``set_num_updates(k > 1)`` leave update k's EMA step pending."""
     from fairseq.examples.data2vec.models.data2vec2 import Data2VecMultiModel
 
-    original = Data2VecMultiModel.set_num_updates
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "self, num_updates")
+    def wrap(original):
+        def set_num_updates(self, num_updates):
+            resuming = self.ema is not None and self.num_updates == 0 and num_updates > 1
+            original(self, num_updates)
+            if resuming:
+                self.num_updates = num_updates - 1  # the teacher in the checkpoint stepped up to k-1
 
-    @functools.wraps(original)
-    def set_num_updates(self, num_updates):
-        resuming = self.ema is not None and self.num_updates == 0 and num_updates > 1
-        original(self, num_updates)
-        if resuming:
-            self.num_updates = num_updates - 1  # the teacher in the checkpoint stepped up to k-1
+        return set_num_updates
 
-    set_num_updates._d2v_ext_fixed = True
-    Data2VecMultiModel.set_num_updates = set_num_updates
+    install_wrapper(Data2VecMultiModel, "set_num_updates", "self, num_updates", wrap, "d2v2_resume")

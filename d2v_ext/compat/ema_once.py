@@ -8,13 +8,10 @@ the schedule says, and the second micro-batch is scored against another teacher 
 update_freq 2) were affected. The teacher now steps once per update; loading a checkpoint resets
 the guard, so the first step after a resume is taken.
 """
-import functools
-
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def _once(original):
-    @functools.wraps(original)
     def set_num_updates(self, num_updates):
         if self.training and self.ema is not None and getattr(self, "_d2v_ema_update", None) == num_updates:
             return  # this update's teacher step was taken by the first micro-batch
@@ -26,7 +23,6 @@ def _once(original):
 
 
 def _reset_on_load(original):
-    @functools.wraps(original)
     def _load_from_state_dict(self, *args, **kwargs):
         self._d2v_ema_update = None  # the loaded teacher has not taken this update's step yet
         return original(self, *args, **kwargs)
@@ -40,10 +36,6 @@ def ema_steps_once_per_update():
     from fairseq.examples.data2vec.models.data2vec_vision import Data2VecVisionModel
 
     for cls in (Data2VecTextEncoder, Data2VecVisionModel):
-        if getattr(cls.set_num_updates, "_d2v_ext_fixed", False):
-            continue
-        expect_signature(cls.set_num_updates, "self, num_updates")
-        expect_signature(cls._load_from_state_dict, "self, state_dict, prefix, *args, **kwargs")
-        cls.set_num_updates = _once(cls.set_num_updates)
-        cls.set_num_updates._d2v_ext_fixed = True
-        cls._load_from_state_dict = _reset_on_load(cls._load_from_state_dict)
+        install_wrapper(cls, "set_num_updates", "self, num_updates", _once, "ema_once")
+        install_wrapper(cls, "_load_from_state_dict", "self, state_dict, prefix, *args, **kwargs", _reset_on_load,
+                        "ema_once")

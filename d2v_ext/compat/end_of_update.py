@@ -8,9 +8,7 @@ calls it on the (unwrapped) model after every optimizer step, on every rank. Wit
 ``D2V_EXT_TEACHER_SYNC_CHECK=N`` it also checks every N updates that all ranks hold the same
 teacher (``d2v_ext/distributed.py``).
 """
-import functools
-
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def models_end_their_update():
@@ -20,20 +18,16 @@ def models_end_their_update():
 
     from ..distributed import check_teacher_sync, sync_check_interval, unwrap
 
-    original = FairseqTask.optimizer_step
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "self, optimizer, model, update_num")
+    def wrap(original):
+        def optimizer_step(self, optimizer, model, update_num):
+            original(self, optimizer, model, update_num)
+            inner = unwrap(model)
+            if hasattr(inner, "end_update"):
+                inner.end_update()
+            every = sync_check_interval()
+            if every and dist.is_available() and dist.is_initialized() and (update_num + 1) % every == 0:
+                check_teacher_sync(inner, update_num + 1)
 
-    @functools.wraps(original)
-    def optimizer_step(self, optimizer, model, update_num):
-        original(self, optimizer, model, update_num)
-        inner = unwrap(model)
-        if hasattr(inner, "end_update"):
-            inner.end_update()
-        every = sync_check_interval()
-        if every and dist.is_available() and dist.is_initialized() and (update_num + 1) % every == 0:
-            check_teacher_sync(inner, update_num + 1)
+        return optimizer_step
 
-    optimizer_step._d2v_ext_fixed = True
-    FairseqTask.optimizer_step = optimizer_step
+    install_wrapper(FairseqTask, "optimizer_step", "self, optimizer, model, update_num", wrap, "end_update")

@@ -7,10 +7,9 @@ job happened to be restarted. (Measured by scripts/kill_resume_check.py on visio
 killed after update 40 of 40 ended at update 41.) A run that starts at or past ``max_update`` now
 stops before training.
 """
-import functools
 import logging
 
-from .signature import expect_signature
+from .signature import install_wrapper
 
 logger = logging.getLogger("d2v_ext")
 
@@ -19,19 +18,15 @@ def finished_run_trains_no_further():
     """Make fairseq_cli.train.train return at once when ``max_update`` is already reached."""
     import fairseq_cli.train as fairseq_train
 
-    original = fairseq_train.train
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "cfg, trainer, task, epoch_itr")
+    def wrap(original):
+        def train(cfg, trainer, task, epoch_itr):
+            max_update = cfg.optimization.max_update
+            if max_update and trainer.get_num_updates() >= max_update:
+                logger.info(f"d2v_ext: the checkpoint is at update {trainer.get_num_updates()} >= max_update "
+                            f"{max_update}: nothing to train")
+                return [None], True
+            return original(cfg, trainer, task, epoch_itr)
 
-    @functools.wraps(original)
-    def train(cfg, trainer, task, epoch_itr):
-        max_update = cfg.optimization.max_update
-        if max_update and trainer.get_num_updates() >= max_update:
-            logger.info(f"d2v_ext: the checkpoint is at update {trainer.get_num_updates()} >= max_update {max_update}: "
-                        "nothing to train")
-            return [None], True
-        return original(cfg, trainer, task, epoch_itr)
+        return train
 
-    train._d2v_ext_fixed = True
-    fairseq_train.train = train
+    install_wrapper(fairseq_train, "train", "cfg, trainer, task, epoch_itr", wrap, "finished_run")

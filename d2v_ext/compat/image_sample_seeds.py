@@ -8,7 +8,6 @@ Each sample is now drawn under generators seeded from (``common.seed``, epoch, i
 fairseq's own ``MaskTokensDataset`` seeds its masks, and the global generators are restored after.
 """
 import contextlib
-import functools
 import importlib
 import inspect
 import random
@@ -16,7 +15,8 @@ import random
 import numpy as np
 import torch
 
-from .signature import expect_signature
+from .prefetch_thread import BATCH_ITERATOR
+from .signature import install_wrapper
 
 DATASETS = (("fairseq.examples.data2vec.data.image_dataset", "ImageDataset"),
             ("fairseq.examples.data2vec.data.mae_image_dataset", "MaeImageDataset"))
@@ -39,7 +39,6 @@ def sample_generators(seed, epoch, index):
 
 
 def _seeded_getitem(original):
-    @functools.wraps(original)
     def __getitem__(self, index):
         with sample_generators(getattr(self, "_d2v_seed", 1), getattr(self, "_d2v_epoch", 1), index):
             return original(self, index)
@@ -48,7 +47,6 @@ def _seeded_getitem(original):
 
 
 def _remember_epoch(original):
-    @functools.wraps(original)
     def set_epoch(self, epoch):
         self._d2v_epoch = epoch
         return original(self, epoch)
@@ -56,20 +54,22 @@ def _remember_epoch(original):
     return set_epoch
 
 
-def _stamp_seed(original, classes):
-    params = inspect.signature(original)
+def _stamp_seed(classes):
+    def wrap(original):
+        params = inspect.signature(original)
 
-    @functools.wraps(original)
-    def get_batch_iterator(self, dataset, *args, **kwargs):
-        seed = params.bind(self, dataset, *args, **kwargs).arguments.get("seed", 1)
-        ds = dataset
-        while ds is not None:  # the dataset itself or the one a wrapper (SubsampleDataset, ...) holds
-            if isinstance(ds, classes):
-                ds._d2v_seed = seed
-            ds = getattr(ds, "dataset", None)
-        return original(self, dataset, *args, **kwargs)
+        def get_batch_iterator(self, dataset, *args, **kwargs):
+            seed = params.bind(self, dataset, *args, **kwargs).arguments.get("seed", 1)
+            ds = dataset
+            while ds is not None:  # the dataset itself or the one a wrapper (SubsampleDataset, ...) holds
+                if isinstance(ds, classes):
+                    ds._d2v_seed = seed
+                ds = getattr(ds, "dataset", None)
+            return original(self, dataset, *args, **kwargs)
 
-    return get_batch_iterator
+        return get_batch_iterator
+
+    return wrap
 
 
 def upstream_image_samples_seeded():
@@ -77,16 +77,7 @@ def upstream_image_samples_seeded():
     from fairseq.tasks import FairseqTask
 
     classes = tuple(getattr(importlib.import_module(m), c) for m, c in DATASETS)
-    if getattr(classes[0].__getitem__, "_d2v_ext_fixed", False):
-        return
-    expect_signature(FairseqTask.get_batch_iterator, "self, dataset, max_tokens=None, max_sentences=None, "
-                     "max_positions=None, ignore_invalid_inputs=False, required_batch_size_multiple=1, seed=1, "
-                     "num_shards=1, shard_id=0, num_workers=0, epoch=1, data_buffer_size=0, "
-                     "disable_iterator_cache=False, skip_remainder_batch=False, grouped_shuffling=False, "
-                     "update_epoch_batch_itr=False")
     for cls in classes:
-        expect_signature(cls.__getitem__, "self, index")
-        cls.__getitem__ = _seeded_getitem(cls.__getitem__)
-        cls.__getitem__._d2v_ext_fixed = True
-        cls.set_epoch = _remember_epoch(cls.set_epoch)
-    FairseqTask.get_batch_iterator = _stamp_seed(FairseqTask.get_batch_iterator, classes)
+        install_wrapper(cls, "__getitem__", "self, index", _seeded_getitem, "sample_seeds")
+        install_wrapper(cls, "set_epoch", "self, epoch", _remember_epoch, "sample_seeds")
+    install_wrapper(FairseqTask, "get_batch_iterator", BATCH_ITERATOR, _stamp_seed(classes), "sample_seeds")

@@ -8,13 +8,12 @@ micro-batch now gets generators seeded from (seed, update, g), g = rank x micro-
 update + micro-batch index: the same number for the same slice of the batch, however it is split.
 g = 0 keeps fairseq's own seed, so a single process without accumulation is unchanged.
 """
-import functools
 import random
 
 import numpy as np
 import torch
 
-from .signature import expect_signature
+from .signature import install_wrapper
 
 _step = {}  # the update being computed: seed, update number, rank, micro-batches, next index
 
@@ -28,33 +27,31 @@ def rng_seeded_per_micro_batch():
     from fairseq.tasks import FairseqTask
     from fairseq.trainer import Trainer
 
-    if getattr(Trainer.train_step, "_d2v_ext_micro_fixed", False):
-        return
-    trainer_step, task_step = Trainer.train_step, FairseqTask.train_step
-    expect_signature(trainer_step, "self, samples, raise_oom=False")
-    expect_signature(task_step, "self, sample, model, criterion, optimizer, update_num, ignore_grad=False")
+    def wrap_trainer(trainer_step):
+        def train_step(self, samples, raise_oom=False):
+            _step.update(seed=self.cfg.common.seed, update=self.get_num_updates(), rank=self.data_parallel_rank,
+                         n=len(samples), i=0)
+            try:
+                return trainer_step(self, samples, raise_oom)
+            finally:
+                _step.clear()
 
-    @functools.wraps(trainer_step)
-    def train_step(self, samples, raise_oom=False):
-        _step.update(seed=self.cfg.common.seed, update=self.get_num_updates(), rank=self.data_parallel_rank,
-                     n=len(samples), i=0)
-        try:
-            return trainer_step(self, samples, raise_oom)
-        finally:
-            _step.clear()
+        return train_step
 
-    @functools.wraps(task_step)
-    def task_train_step(self, sample, model, criterion, optimizer, update_num, ignore_grad=False, **kwargs):
-        if _step:
-            g = _step["rank"] * _step["n"] + _step["i"]
-            _step["i"] += 1
-            if g > 0:
-                s = micro_batch_seed(_step["seed"], _step["update"], g)
-                torch.manual_seed(s)
-                np.random.seed(s % 2 ** 32)
-                random.seed(s)
-        return task_step(self, sample, model, criterion, optimizer, update_num, ignore_grad, **kwargs)
+    def wrap_task(task_step):
+        def train_step(self, sample, model, criterion, optimizer, update_num, ignore_grad=False, **kwargs):
+            if _step:
+                g = _step["rank"] * _step["n"] + _step["i"]
+                _step["i"] += 1
+                if g > 0:
+                    s = micro_batch_seed(_step["seed"], _step["update"], g)
+                    torch.manual_seed(s)
+                    np.random.seed(s % 2 ** 32)
+                    random.seed(s)
+            return task_step(self, sample, model, criterion, optimizer, update_num, ignore_grad, **kwargs)
 
-    train_step._d2v_ext_micro_fixed = True
-    Trainer.train_step = train_step
-    FairseqTask.train_step = task_train_step
+        return train_step
+
+    install_wrapper(Trainer, "train_step", "self, samples, raise_oom=False", wrap_trainer, "micro_batch_seeds")
+    install_wrapper(FairseqTask, "train_step", "self, sample, model, criterion, optimizer, update_num, ignore_grad=False",
+                    wrap_task, "micro_batch_seeds")

@@ -11,34 +11,31 @@ already at update 1; a run that stops while the thread is in a transform aborts 
 batches are prepared in the training thread (with workers, the thread only moves finished batches
 and stays).
 """
-import functools
 import inspect
 import logging
 
-from .signature import expect_signature
+from .signature import install_wrapper
 
 logger = logging.getLogger("d2v_ext")
+BATCH_ITERATOR = ("self, dataset, max_tokens=None, max_sentences=None, max_positions=None, ignore_invalid_inputs=False, "
+                  "required_batch_size_multiple=1, seed=1, num_shards=1, shard_id=0, num_workers=0, epoch=1, "
+                  "data_buffer_size=0, disable_iterator_cache=False, skip_remainder_batch=False, "
+                  "grouped_shuffling=False, update_epoch_batch_itr=False")
 
 
 def no_prefetch_thread_without_workers():
     """``data_buffer_size`` becomes 0 when ``num_workers`` is 0."""
     from fairseq.tasks import FairseqTask
 
-    original = FairseqTask.get_batch_iterator
-    if getattr(original, "_d2v_ext_prefetch_fixed", False):
-        return
-    expect_signature(original, "self, dataset, max_tokens=None, max_sentences=None, max_positions=None, "
-                     "ignore_invalid_inputs=False, required_batch_size_multiple=1, seed=1, num_shards=1, "
-                     "shard_id=0, num_workers=0, epoch=1, data_buffer_size=0, disable_iterator_cache=False, "
-                     "skip_remainder_batch=False, grouped_shuffling=False, update_epoch_batch_itr=False")
-    params = inspect.signature(original)
+    def wrap(original):
+        params = inspect.signature(original)
 
-    @functools.wraps(original)
-    def get_batch_iterator(self, *args, **kwargs):
-        bound = params.bind(self, *args, **kwargs)
-        if bound.arguments.get("num_workers", 0) == 0 and bound.arguments.get("data_buffer_size", 0) > 0:
-            bound.arguments["data_buffer_size"] = 0
-        return original(*bound.args, **bound.kwargs)
+        def get_batch_iterator(self, *args, **kwargs):
+            bound = params.bind(self, *args, **kwargs)
+            if bound.arguments.get("num_workers", 0) == 0 and bound.arguments.get("data_buffer_size", 0) > 0:
+                bound.arguments["data_buffer_size"] = 0
+            return original(*bound.args, **bound.kwargs)
 
-    get_batch_iterator._d2v_ext_prefetch_fixed = True
-    FairseqTask.get_batch_iterator = get_batch_iterator
+        return get_batch_iterator
+
+    install_wrapper(FairseqTask, "get_batch_iterator", BATCH_ITERATOR, wrap, "no_prefetch_thread")

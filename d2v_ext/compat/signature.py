@@ -1,4 +1,5 @@
 """Upstream drift fails at import: each compat wrapper first checks the signature it wraps."""
+import functools
 import inspect
 
 
@@ -24,3 +25,19 @@ def expect_signature(fn, expected):
         raise UpstreamChangedError(f"d2v_ext compat: upstream {where} changed: its parameters are ({actual}); the fix "
                                    f"was written for ({expected}). Check the fix before using this fairseq version.")
     return fn
+
+
+def install_wrapper(owner, name, expected, make_wrapper, fix):
+    """Replace ``owner.<name>`` by ``make_wrapper(original)``, once per ``fix`` (a short name: several
+    fixes may wrap the same function, each once), after checking the original's parameters against
+    ``expected``. A static method stays static. Returns False when the wrapper is already in place."""
+    mark = f"_d2v_ext_{fix}"
+    original = getattr(owner, name)
+    if getattr(original, mark, False):
+        return False
+    expect_signature(original, expected)
+    wrapper = functools.wraps(original)(make_wrapper(original))
+    setattr(wrapper, mark, True)
+    static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+    setattr(owner, name, staticmethod(wrapper) if static else wrapper)
+    return True

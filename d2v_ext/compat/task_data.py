@@ -5,11 +5,10 @@
 tasks fail later, when a dataset is first read. ``tasks.setup_task`` now checks the folder first and
 names the key, the path and what the folder should hold.
 """
-import functools
 import os
 
 from ..errors import MissingInputError
-from .signature import expect_signature
+from .signature import install_wrapper
 
 TEXT = "the output folder of scripts/prepare_text.py (dict.txt, train.bin/.idx, valid.bin/.idx)"
 GLUE = "the output folder of scripts/prepare_glue.py (input0/, input1/ for pairs, label/)"
@@ -36,19 +35,15 @@ def task_data_checked():
     """Check ``task.data`` of fairseq's text and upstream's image tasks before the task is built."""
     import fairseq.tasks as tasks
 
-    original = tasks.setup_task
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "cfg, **kwargs")
+    def wrap(original):
+        def setup_task(cfg, **kwargs):
+            problem = missing_task_files(cfg) if hasattr(cfg, "get") else None
+            if problem:
+                expected = {"masked_lm": TEXT, "sentence_prediction": GLUE}.get(
+                    cfg.get("_name"), "an ImageFolder root (class folders, or train/ and val/ holding them)")
+                raise MissingInputError(f"{problem}; expected {expected}")
+            return original(cfg, **kwargs)
 
-    @functools.wraps(original)
-    def setup_task(cfg, **kwargs):
-        problem = missing_task_files(cfg) if hasattr(cfg, "get") else None
-        if problem:
-            expected = {"masked_lm": TEXT, "sentence_prediction": GLUE}.get(
-                cfg.get("_name"), "an ImageFolder root (class folders, or train/ and val/ holding them)")
-            raise MissingInputError(f"{problem}; expected {expected}")
-        return original(cfg, **kwargs)
+        return setup_task
 
-    setup_task._d2v_ext_fixed = True
-    tasks.setup_task = setup_task
+    install_wrapper(tasks, "setup_task", "cfg, **kwargs", wrap, "task_data")

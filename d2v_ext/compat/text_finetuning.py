@@ -8,26 +8,21 @@ Upstream has ``remove_pretraining_modules`` for this but nothing calls it. Regis
 classification head now drops the regression head, LM head and teacher; the checkpoint's
 ``regression_head.*`` and ``_ema`` entries are then discarded by upstream's own upgrade code.
 """
-import functools
-
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def data2vec_text_finetuning_mode():
     """A data2vec_text model with a classification head is a fine-tuning model: no teacher."""
     from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextModel
 
-    original = Data2VecTextModel.register_classification_head
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "self, name, num_classes=None, inner_dim=None, **kwargs")
+    def wrap(original):
+        def register_classification_head(self, name, num_classes=None, inner_dim=None, **kwargs):
+            original(self, name, num_classes, inner_dim, **kwargs)
+            self.encoder.regression_head = None
+            self.encoder.lm_head = None
+            self.encoder.ema = None
 
-    @functools.wraps(original)
-    def register_classification_head(self, name, num_classes=None, inner_dim=None, **kwargs):
-        original(self, name, num_classes, inner_dim, **kwargs)
-        self.encoder.regression_head = None
-        self.encoder.lm_head = None
-        self.encoder.ema = None
+        return register_classification_head
 
-    register_classification_head._d2v_ext_fixed = True
-    Data2VecTextModel.register_classification_head = register_classification_head
+    install_wrapper(Data2VecTextModel, "register_classification_head",
+                    "self, name, num_classes=None, inner_dim=None, **kwargs", wrap, "finetuning_mode")

@@ -10,9 +10,7 @@
    ``load_state_dict`` (a script reading the teacher, a converter, a test) is. We create the teacher
    before loading, so the saved teacher weights are restored on every path.
 """
-import functools
-
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def _text_classes():
@@ -31,18 +29,15 @@ def text_encoder_target_model_attr():
 def restore_text_teacher_on_resume():
     """Build the EMA teacher before a pretraining checkpoint is loaded directly, so it is restored."""
     _, model_cls = _text_classes()
-    original = model_cls.upgrade_state_dict_named
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "self, state_dict, name")
 
-    @functools.wraps(original)
-    def upgrade_state_dict_named(self, state_dict, name):
-        prefix = name + "." if name != "" else ""
-        enc = self.encoder
-        if enc.ema is None and enc.regression_head is not None and prefix + "encoder._ema" in state_dict:
-            enc.make_ema_teacher()  # _load_from_state_dict then restores it from "encoder._ema"
-        return original(self, state_dict, name)
+    def wrap(original):
+        def upgrade_state_dict_named(self, state_dict, name):
+            prefix = name + "." if name != "" else ""
+            enc = self.encoder
+            if enc.ema is None and enc.regression_head is not None and prefix + "encoder._ema" in state_dict:
+                enc.make_ema_teacher()  # _load_from_state_dict then restores it from "encoder._ema"
+            return original(self, state_dict, name)
 
-    upgrade_state_dict_named._d2v_ext_fixed = True
-    model_cls.upgrade_state_dict_named = upgrade_state_dict_named
+        return upgrade_state_dict_named
+
+    install_wrapper(model_cls, "upgrade_state_dict_named", "self, state_dict, name", wrap, "text_teacher_restore")

@@ -8,27 +8,21 @@ sentence the paper describes ("the teacher ... encodes the unmasked training sam
 rebuilds the full sequence before upstream's forward runs: the target where it holds a token, the
 student's input elsewhere. A target that already is the full sequence passes through unchanged.
 """
-import functools
-
 from ..data.masked_lm import unmasked_tokens
-from .signature import expect_signature
+from .signature import install_wrapper
 
 
 def text_teacher_sees_full_sequence():
     """Make Data2VecTextEncoder's teacher encode the unmasked sequence (fairseq #4881)."""
     from fairseq.examples.data2vec.models.data2vec_text import Data2VecTextEncoder
 
-    original = Data2VecTextEncoder.forward
-    if getattr(original, "_d2v_ext_fixed", False):
-        return
-    expect_signature(original, "self, src_tokens, target_tokens=None, features_only=False, "
-                     "return_all_hiddens=False, masked_tokens=None, **unused")
+    def wrap(original):
+        def forward(self, src_tokens, target_tokens=None, *args, **kwargs):
+            if target_tokens is not None:
+                target_tokens = unmasked_tokens(src_tokens, target_tokens, self.dictionary.pad())
+            return original(self, src_tokens, target_tokens, *args, **kwargs)
 
-    @functools.wraps(original)
-    def forward(self, src_tokens, target_tokens=None, *args, **kwargs):
-        if target_tokens is not None:
-            target_tokens = unmasked_tokens(src_tokens, target_tokens, self.dictionary.pad())
-        return original(self, src_tokens, target_tokens, *args, **kwargs)
+        return forward
 
-    forward._d2v_ext_fixed = True
-    Data2VecTextEncoder.forward = forward
+    install_wrapper(Data2VecTextEncoder, "forward", "self, src_tokens, target_tokens=None, features_only=False, "
+                    "return_all_hiddens=False, masked_tokens=None, **unused", wrap, "teacher_input")

@@ -5,13 +5,12 @@ the count, sum and sum of squares when torch.distributed is initialised, and put
 GPU with a bare ``.cuda()``: "Found no NVIDIA driver on your system" on a CPU run. On CPU the same
 pooled variance is now computed with the statistics on the data's device; GPU runs are unchanged.
 """
-import functools
 import importlib
 
 import torch
 import torch.distributed as dist
 
-from .signature import expect_signature
+from .signature import install_wrapper
 
 MODELS = (("fairseq.examples.data2vec.models.data2vec_vision", "Data2VecVisionModel"),
           ("fairseq.examples.data2vec.models.data2vec_audio", "Data2VecAudioModel"),
@@ -30,18 +29,13 @@ def pooled_std(y):
 
 def variance_monitors_off_gpu():
     """Let ``compute_var`` all-reduce on CPU tensors when the data is on the CPU."""
-    for module, name in MODELS:
-        cls = getattr(importlib.import_module(module), name)
-        original = cls.__dict__["compute_var"].__func__
-        if getattr(original, "_d2v_ext_fixed", False):
-            continue
-        expect_signature(original, "y")
-
-        def compute_var(y, _original=original):
+    def wrap(original):
+        def compute_var(y):
             if dist.is_available() and dist.is_initialized() and y.device.type == "cpu":
                 return pooled_std(y)
-            return _original(y)
+            return original(y)
 
-        compute_var = functools.wraps(original)(compute_var)
-        compute_var._d2v_ext_fixed = True
-        cls.compute_var = staticmethod(compute_var)
+        return compute_var
+
+    for module, name in MODELS:
+        install_wrapper(getattr(importlib.import_module(module), name), "compute_var", "y", wrap, "variance_device")
