@@ -34,6 +34,9 @@ from .text_finetuning import data2vec_text_finetuning_mode
 from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
 from .text_teacher_input import text_teacher_sees_full_sequence
 from .vision_debug_prints import silence_vision_debug_prints
+from .vision_finetuning import (image_classification_pools_every_patch,
+                                vision_finetuning_loads_pretraining_checkpoints)
+from .vision_layer_bias import vision_per_layer_position_bias
 from .upstream import register_upstream_data2vec
 from .variance_device import variance_monitors_off_gpu
 
@@ -65,6 +68,9 @@ FIXES = [
     variance_monitors_off_gpu,
     numpy_removed_aliases,
     silence_vision_debug_prints,
+    vision_per_layer_position_bias,
+    vision_finetuning_loads_pretraining_checkpoints,
+    image_classification_pools_every_patch,
     torch_fused_adam_fallback,
     log_fused_kernels,
 ]
