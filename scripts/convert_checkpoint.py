@@ -134,11 +134,21 @@ def from_transformers(args, tolerance):
 def main(argv=None):
     args = parse_args(argv)
     from d2v_ext.convert.verify import TOLERANCE
+    from d2v_ext.errors import CheckpointMismatchError
 
     tolerance = TOLERANCE if args.tolerance is None else args.tolerance
     cli.check_output_dir(args.out)
     run = to_transformers if args.direction == "to-transformers" else from_transformers
-    return run(args, tolerance)
+    try:
+        return run(args, tolerance)
+    except KeyError as e:  # a tensor or config entry the mapping needs
+        raise CheckpointMismatchError(f"{args.source}: missing {e.args[0]!r}, which the conversion needs; the "
+                                      "checkpoint is incomplete or of another model; nothing written") from None
+    except RuntimeError as e:
+        if "size mismatch" not in str(e) and "Missing key" not in str(e) and "Unexpected key" not in str(e):
+            raise
+        raise CheckpointMismatchError(f"{args.source}: {str(e).strip().splitlines()[0]} "
+                                      f"({' '.join(str(e).split()[-30:])}); nothing written") from None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ file of the wrong kind is refused with a message naming it, its model and task, 
 expected. ``args``-era checkpoints (an ``argparse.Namespace`` instead of ``cfg``) report their
 ``arch`` and ``task``.
 """
+import argparse
 import os
 
 from ..errors import CorruptCheckpointError, MissingInputError, WrongCheckpointError
@@ -35,9 +36,26 @@ def checkpoint_kind(state):
     """(model name, task name) of a checkpoint dict."""
     cfg = state.get("cfg")
     if cfg is not None:
-        return cfg["model"]["_name"] if cfg.get("model") else None, cfg["task"]["_name"] if cfg.get("task") else None
+        model, task = model_config(state), cfg.get("task")
+        name = task.get("_name") if hasattr(task, "get") else getattr(task, "task", None)
+        return (model.get("_name") if model is not None else None), name
     args = state.get("args")
     return getattr(args, "arch", None), getattr(args, "task", None)
+
+
+def model_config(state):
+    """A checkpoint's model config as a mapping with ``_name``. fairseq upgrades an ``args``-era
+    checkpoint (RoBERTa's releases) to a cfg whose ``model`` is still the argparse Namespace; that
+    becomes a dict of its fields, ``_name`` the model its ``arch`` belongs to."""
+    cfg = state.get("cfg")
+    model = cfg.get("model") if cfg is not None else state.get("args")
+    if isinstance(model, argparse.Namespace):
+        from fairseq.models import ARCH_MODEL_NAME_REGISTRY
+
+        fields = dict(vars(model))
+        fields["_name"] = ARCH_MODEL_NAME_REGISTRY.get(fields.get("arch"), fields.get("arch"))
+        return fields
+    return model
 
 
 def load_checked(path, what, models=None, tasks=None, hint="", arg_overrides=None):

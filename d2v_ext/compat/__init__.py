@@ -25,6 +25,7 @@ from .fused_kernels import log_fused_kernels
 from .image_sample_seeds import upstream_image_samples_seeded
 from .micro_batch_seeds import rng_seeded_per_micro_batch
 from .numpy_aliases import numpy_removed_aliases
+from .old_checkpoints import old_checkpoint_config_keys_dropped, pretrained_dictionary_from_finetuning_data
 from .prefetch_thread import no_prefetch_thread_without_workers
 from .restore_file import missing_restore_file_is_an_error
 from .rng_per_update import rng_seeded_per_update
@@ -56,7 +57,9 @@ FIXES = [
     data2vec_text_finetuning_mode,
     missing_restore_file_is_an_error,
     checkpoint_mismatch_explained,
+    old_checkpoint_config_keys_dropped,
     task_data_checked,
+    pretrained_dictionary_from_finetuning_data,  # after task_data_checked: relocates before the check
     rng_seeded_per_update,
     rng_seeded_per_micro_batch,
     no_prefetch_thread_without_workers,

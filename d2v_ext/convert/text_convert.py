@@ -5,7 +5,7 @@ import os
 
 import torch
 
-from ..checkpoint import checkpoint_kind
+from ..checkpoint import checkpoint_kind, model_config
 from ..data.dictionary import load_dictionary
 from ..errors import CheckpointMismatchError, MissingInputError, WrongCheckpointError
 from . import data2vec2_text, text, text_models, vocab
@@ -32,7 +32,7 @@ def text_dictionary(state, dict_path):
 
 def encoder_of(state, model_name):
     """(sizes, tensors in the v1 layout) of a text checkpoint; a 2.0 backbone is renamed (data2vec2_text.py)."""
-    model_cfg, params = state["cfg"]["model"], state["model"]
+    model_cfg, params = model_config(state), state["model"]
     if model_name not in ("data2vec_multi", "data2vec_text_classification"):
         return text_models.encoder_sizes(model_cfg), params
     prefix = "model." if model_name == "data2vec_text_classification" else ""

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import torch
 from omegaconf import OmegaConf
 
-from ..checkpoint import checkpoint_kind
+from ..checkpoint import checkpoint_kind, model_config
 from ..checkpoint.configs import model_config_as
 from ..errors import MissingInputError
 from ..paths import default_gpt2_bpe_files, shared_data_dir
@@ -65,10 +65,15 @@ def text_batch(dictionary, max_positions):
 
 def build_task_model(state, data_dir):
     """(model, task) of a fine-tuning checkpoint, built by its task with ``task.data = data_dir``."""
-    from fairseq import tasks
+    import copy
 
-    cfg = OmegaConf.create(state["cfg"])
-    cfg.task.data = str(data_dir)
+    from fairseq import tasks
+    from omegaconf import open_dict
+
+    cfg = state["cfg"] if OmegaConf.is_config(state["cfg"]) else OmegaConf.create(state["cfg"])
+    cfg = copy.deepcopy(cfg)  # (an args-era model config stays a Namespace inside: allow_objects)
+    with open_dict(cfg):
+        cfg.task.data = str(data_dir)
     task = tasks.setup_task(cfg.task)
     model = task.build_model(cfg.model)
     model.load_state_dict(state["model"], strict=True)
@@ -150,7 +155,7 @@ def vision_differences(state, hf_model, data_dir):
     from .vision_convert import backbone_config
 
     model_name, _ = checkpoint_kind(state)
-    m = backbone_config(state["cfg"]["model"])
+    m = backbone_config(model_config(state))
     images = cifar_images(m["image_size"])
     hf_model = hf_model.eval()
     with torch.no_grad():

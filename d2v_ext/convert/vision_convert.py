@@ -7,7 +7,7 @@
 """
 from omegaconf import OmegaConf, open_dict
 
-from ..checkpoint import checkpoint_kind, with_teacher_weights
+from ..checkpoint import checkpoint_kind, model_config, with_teacher_weights
 from ..errors import CheckpointMismatchError, WrongCheckpointError
 from . import vision
 from .fairseq_side import checkpoint, full_config
@@ -52,7 +52,7 @@ def to_transformers(state, weights="student"):
     if not classification and model_name not in PRETRAINING:
         raise WrongCheckpointError(f"model {model_name!r} (task {task_name!r}) is not a data2vec v1 vision checkpoint; "
                                    f"expected one of {PRETRAINING + ('data2vec_image_classification',)}")
-    m = backbone_config(state["cfg"]["model"])
+    m = backbone_config(model_config(state))
     if weights == "teacher":
         if "_ema" not in params:
             raise CheckpointMismatchError("--weights teacher: the checkpoint holds no EMA teacher (_ema)")
