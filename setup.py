@@ -20,5 +20,10 @@ setup(
         "matplotlib",
         "tqdm",
     ],
-    extras_require={"test": ["pytest", "pytest-xdist", "torchmetrics"]},  # torchmetrics: independent SQuAD metric
+    extras_require={
+        # convert: scripts/convert_checkpoint.py (fairseq <-> Hugging Face); pinned to what the tests ran with
+        "convert": ["transformers==5.24.0"],
+        # torchmetrics: an independent SQuAD metric; transformers: the conversion tests' reference models
+        "test": ["pytest", "pytest-xdist", "torchmetrics", "transformers==5.24.0"],
+    },
 )

@@ -87,6 +87,7 @@ def to_transformers(args, tolerance):
         if diffs is not None:
             print_differences(diffs, tolerance)
             report["max_abs_difference"] = {k: d for k, (d, _) in diffs.items()}
+            report["max_abs_value"] = {k: v for k, (_, v) in diffs.items()}
         model.save_pretrained(str(tmp))
         report.update(source=os.path.abspath(args.source), fairseq_model=model_name, fairseq_task=task_name)
         (tmp / "conversion.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -121,9 +122,11 @@ def from_transformers(args, tolerance):
             else:
                 dictionary = text_convert.text_dictionary({"cfg": {"task": dict(written["cfg"]["task"], data=str(tmp))}},
                                                           None)
-                diffs = verify.text_differences(written, model, dictionary, tmp)
+                diffs = verify.text_differences(written, model, dictionary, tmp, report.get("rows"))
             print_differences(diffs, tolerance)
             report["max_abs_difference"] = {k: d for k, (d, _) in diffs.items()}
+            report["max_abs_value"] = {k: v for k, (_, v) in diffs.items()}
+        report.pop("rows", None)  # (the vocabulary map: the dictionary written beside the checkpoint holds it)
         (tmp / "conversion.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"convert_checkpoint.py: wrote {os.path.join(args.out, 'checkpoint.pt')} (fairseq {report['fairseq_model']} "
           f"from transformers {report['class']})")

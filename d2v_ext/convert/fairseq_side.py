@@ -21,7 +21,7 @@ def full_config(model_cfg, task_cfg, **groups):
     return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
 
 
-def checkpoint(model_state, cfg, extra=None, source=None):
+def checkpoint(model_state, cfg, extra=None, source=None, hf_class=None):
     """A fairseq checkpoint dict that restore_file / model_path / load_model_ensemble accept."""
     state = {"model": model_state, "cfg": cfg, "args": None, "optimizer_history": OPTIMIZER_HISTORY,
              "extra_state": {"train_iterator": {"epoch": 1}, "val_loss": None}, "last_optimizer_state": None,
@@ -29,7 +29,9 @@ def checkpoint(model_state, cfg, extra=None, source=None):
     if extra:
         state["transformers_extra"] = extra  # transformers-only tensors, for an exact conversion back
     if source:
-        state["converted_from"] = source
+        state["converted_from"] = str(source)
+    if hf_class:
+        state["transformers_class"] = hf_class  # converting back gives the same class
     return state
 
 

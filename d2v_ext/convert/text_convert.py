@@ -53,6 +53,8 @@ def to_transformers(state, dict_path, encoder_json):
 
     model_name, task_name = checkpoint_kind(state)
     cls_name, fs_prefix, hf_prefix, head = text_models.kind_of(model_name, task_name)
+    if cls_name == "RobertaForMaskedLM" and state.get("transformers_class") == "RobertaModel":
+        cls_name, hf_prefix, head = "RobertaModel", "", None  # it came without an LM head; it goes back so
     sizes, weights = encoder_of(state, model_name)
     dictionary = text_dictionary(state, dict_path)
     rows = weights[fs_prefix + "embed_tokens.weight"].size(0)
@@ -75,6 +77,8 @@ def to_transformers(state, dict_path, encoder_json):
         sd["lm_head.decoder.weight"] = sd[hf_prefix + "embeddings.word_embeddings.weight"]
         sd["lm_head.decoder.bias"] = sd["lm_head.bias"]
     model = getattr(transformers, cls_name)(config_cls(**kwargs, attn_implementation="eager"))  # not saved
+    own = model.state_dict()
+    sd = {k: v for k, v in sd.items() if k in own or not k.startswith(hf_prefix + "pooler.")}  # (no pooler in ...ForMaskedLM)
     missing, unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids") and not k.startswith(hf_prefix + "pooler.")]
     if missing or unexpected:
@@ -138,9 +142,9 @@ def from_transformers(model, out_dir, dict_path=None, vocab_json=None, encoder_j
     model_cfg = roberta_cfg(sizes) if family == "roberta" else data2vec_text_cfg(sizes)
     files, fairseq_cfg = config_for(head, family, model_cfg, sizes, out_dir, dict_text, cfg)
     report = {"class": cls_name, "layers": sizes["layers"], "vocab_mapped": rows is not None,
-              "fairseq_model": fairseq_cfg["model"]["_name"],
+              "fairseq_model": fairseq_cfg["model"]["_name"], "rows": rows,
               "transformers_only": sorted(extra), "new_in_fairseq": new}
-    return checkpoint(weights, fairseq_cfg, extra, source), files, report
+    return checkpoint(weights, fairseq_cfg, extra, source, cls_name), files, report
 
 
 def fresh_lm_head(weights, fs_prefix, dim, seed=0):

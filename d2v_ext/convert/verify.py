@@ -92,8 +92,9 @@ def diffs(fairseq_outputs, hf_outputs, mask=None):
     return out
 
 
-def text_differences(state, hf_model, dictionary, data_dir):
-    """Max differences per layer (and logits) of a text checkpoint and its transformers model."""
+def text_differences(state, hf_model, dictionary, data_dir, rows=None):
+    """Max differences per layer (and logits) of a text checkpoint and its transformers model.
+    ``rows[i]``: the transformers id of fairseq symbol i (None: the same ids)."""
     from fairseq.examples.data2vec.models.data2vec2 import Data2VecMultiConfig, Data2VecMultiModel
 
     from .fairseq_side import build_text_encoder
@@ -104,7 +105,8 @@ def text_differences(state, hf_model, dictionary, data_dir):
     tokens = text_batch(dictionary, min(positions, 128))
     mask = tokens.ne(dictionary.pad())
     with torch.no_grad():
-        hf = hf_model(input_ids=tokens, attention_mask=mask.long(), output_hidden_states=True)
+        ids = tokens if rows is None else torch.as_tensor(rows)[tokens]
+        hf = hf_model(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True)
     hf_out = {f"layer_{i}": h for i, h in enumerate(hf.hidden_states)}
     task = SimpleNamespace(source_dictionary=dictionary, cfg=SimpleNamespace(data=""))
     head = {}

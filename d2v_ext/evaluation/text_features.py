@@ -16,6 +16,7 @@ from ..data.dictionary import load_dictionary
 from ..errors import CheckpointMismatchError
 
 TEXT_MODELS = ("data2vec_text", "data2vec_text_dino")
+PRETRAINING_ONLY = ("dino.", "encoder.regression_head.", "encoder.lm_head.")
 
 
 def load_text_dictionary(dict_path, flag="--dict"):
@@ -41,11 +42,13 @@ def load_text_encoder(checkpoint, weights="teacher", dict_path=None):
     model = Data2VecTextDinoModel.build_model(model_cfg, SimpleNamespace(source_dictionary=dictionary,
                                                                           cfg=SimpleNamespace(data="")))
     ema = params.pop("encoder._ema", None)
-    params = {k: v for k, v in params.items() if not k.startswith("dino.")}
+    params = {k: v for k, v in params.items() if not k.startswith(PRETRAINING_ONLY)}  # a headless checkpoint lacks them
     if weights == "teacher":
+        if ema is None:
+            raise CheckpointMismatchError(f"{checkpoint} holds no EMA teacher (encoder._ema): use --weights student")
         params = with_teacher_weights(params, ema, "encoder.sentence_encoder.")
-    model.load_state_dict(params, strict=True)
     model.remove_pretraining_modules()
+    model.load_state_dict(params, strict=True)  # every encoder tensor, nothing else
     return model.eval(), dictionary
 
 
