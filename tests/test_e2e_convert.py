@@ -8,13 +8,14 @@ import torch
 
 from hf_models import save, state_of, text_model
 from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_python,
-                     run_script)
+                     run_script, squad_overrides)
 
 pytestmark = pytest.mark.e2e
 convert = run_script("convert_checkpoint.py")
 prepare_glue = run_script("prepare_glue.py")
 knn_text = run_script("knn_eval_text.py")
 inspect_ckpt = run_script("inspect_checkpoint.py")
+eval_qa = run_script("eval_qa.py")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,44 @@ def test_transformers_weights_finetune_on_sst2(tiny_pretrained, sst2, tmp_path):
     start = load_state(converted)["model"][emb]
     tuned = load_state(tmp_path / "ft" / "ckpt" / "checkpoint_last.pt")["model"][emb]
     assert (tuned - start).abs().max() < 0.05 < start.std()  # it started from the transformers weights
+
+
+
+def tiny_vocab(tiny_pretrained):
+    from d2v_ext.data.dictionary import load_dictionary
+    from d2v_ext.paths import default_gpt2_bpe_files
+    from hf_models import gpt2_vocab
+
+    return gpt2_vocab(load_dictionary(tiny_pretrained[1], "--dict", add_mask=True).symbols, default_gpt2_bpe_files()[0])
+
+
+def test_transformers_weights_in_the_squad_recipe(tiny_pretrained, tmp_path):
+    """Data2VecTextModel -> model.model_path of config/finetuning/squad.yaml (4 updates, XQuAD-en valid);
+    Data2VecTextForQuestionAnswering -> a data2vec_text_qa checkpoint that eval_qa.py scores, with the
+    same EM/F1 decoding as a fairseq-trained one (every question answered and scored)."""
+    vocab = tiny_vocab(tiny_pretrained)
+    encoder = text_model("text", len(vocab), layers=4, dim=64, heads=2, ffn=128, positions=130)
+    rc, out = convert("from-transformers", save(encoder, tmp_path / "hf", vocab), "--out", tmp_path / "fs")
+    assert rc == 0, out
+    rc, log = hydra_train(FINETUNE_CONFIGS, "squad", tmp_path / "ft",
+                          *squad_overrides(tmp_path / "fs" / "dict.txt", tmp_path / "fs" / "checkpoint.pt",
+                                           "optimization.max_update=4", "dataset.validate_interval_updates=4",
+                                           "task.max_train_examples=200"))
+    assert rc == 0, log[-3000:]
+    assert "data2vec_text_qa: loaded" in log and all(r["loss"] == r["loss"] for r in json_records(log))
+
+    qa = text_model("text_qa", len(vocab), layers=4, dim=64, heads=2, ffn=128, positions=130, seed=1)
+    rc, out = convert("from-transformers", save(qa, tmp_path / "hf_qa", vocab), "--out", tmp_path / "fs_qa",
+                      "--verify")
+    assert rc == 0, out
+    xquad_en = require_data("xquad", "xquad.en.json")
+    rc, out = eval_qa(tmp_path / "fs_qa" / "checkpoint.pt", xquad_en, "--dict", tmp_path / "fs_qa" / "dict.txt",
+                      "--out", tmp_path / "eval")
+    assert rc == 0, out
+    (row,) = json.loads((tmp_path / "eval" / "results.json").read_text())["files"]
+    assert row["questions"] == 1190 and row["skipped"] == 0 and 0 <= row["f1"] <= 100, row  # XQuAD-en: all scored
+    predictions = json.loads((tmp_path / "eval" / "predictions" / "en.json").read_text())
+    assert len(predictions) == 1190 and all(isinstance(a, str) for a in predictions.values())
 
 
 def test_headless_text_checkpoint_loads(tiny_pretrained, sst2, tmp_path):
