@@ -102,7 +102,12 @@ def untrained_vision_checkpoint(ckpt, out, seed=0):
     torch.manual_seed(seed)
     model = Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, state["cfg"].model))
     fresh = model.state_dict()
-    state["model"] = {k: fresh[k] if k in fresh else v for k, v in state["model"].items() if k != "_ema"}
+    ema = state["model"].pop("_ema", None)
+    state["model"] = {k: fresh[k] if k in fresh else v for k, v in state["model"].items()}
+    if ema is not None:  # the teacher of an untrained model is the student (EMA starts as a copy)
+        prefix = "encoder." if state["cfg"].model.get("ema_transformer_only", True) else ""
+        assert all(prefix + k in fresh for k in ema), "teacher tensors without a student counterpart"
+        state["model"]["_ema"] = {k: fresh[prefix + k].clone() for k in ema}
     torch.save(state, out)
     return out
 

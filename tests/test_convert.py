@@ -135,6 +135,7 @@ def test_refusals_write_nothing(vocab, full_bpe_dict, tmp_path):
         return path
 
     other = variant("other", lambda s: s["cfg"]["model"].update(_name="wav2vec2"))
+    image2 = variant("image2", lambda s: s["cfg"]["model"].update(_name="data2vec_multi", modalities={"image": {}}))
     incomplete = variant("incomplete", lambda s: s["model"].pop("encoder.sentence_encoder.layers.1.fc1.weight"))
     small_dict = tmp_path / "small_dict.txt"
     small_dict.write_text("".join(f"{i} 1\n" for i in range(100)))
@@ -145,6 +146,7 @@ def test_refusals_write_nothing(vocab, full_bpe_dict, tmp_path):
     unmappable.write_text("13 1\nhello 1\n")
     cases = [
         (("to-transformers", other), "wav2vec2"),
+        (("to-transformers", image2), "no data2vec 2.0 image / speech class: 2.0 image blocks are post-LN"),
         (("to-transformers", incomplete), "layers.1.fc1.weight"),
         (("to-transformers", ckpt, "--dict", small_dict), "rows but the dictionary"),
         (("from-transformers", bert), "model_type 'bert'"),
@@ -213,3 +215,29 @@ def test_images_of_the_check_are_real():
     images = cifar_images(32)
     assert images.shape == (8, 3, 32, 32) and images.std() > 0.3
     assert require_data("images", "cifar10", "val").is_dir()
+
+
+def test_converted_vision_model_in_the_probes(tmp_path):
+    """Data2VecVisionModel -> data2vec_vision checkpoint -> the probes' feature extractor: the CLS and
+    mean-patch features equal transformers' on real CIFAR-10 images; knn_eval.py runs on it (student
+    weights: a converted checkpoint has no EMA teacher, and asking for one is an error)."""
+    from d2v_ext.convert.verify import cifar_images
+    from d2v_ext.evaluation.vision_features import load_vision_encoder
+
+    hf = vision_model("vision")
+    rc, out = convert("from-transformers", save(hf, tmp_path / "hf"), "--out", tmp_path / "fs")
+    assert rc == 0, out
+    model, _ = load_vision_encoder(str(tmp_path / "fs" / "checkpoint.pt"), "student")
+    images = cifar_images(32)
+    with torch.no_grad():
+        ref = hf(pixel_values=images).last_hidden_state  # after the final LayerNorm (no mean pooling)
+        assert (model.forward_features(images, "cls") - ref[:, 0]).abs().max() < 1e-5
+        assert (model.forward_features(images, "mean") - ref[:, 1:].mean(1)).abs().max() < 1e-5
+    knn = run_script("knn_eval.py")
+    cifar = require_data("images", "cifar10")
+    rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--weights", "student", "--out", tmp_path / "k.json")
+    assert rc == 0, out
+    result = json.loads((tmp_path / "k.json").read_text())
+    assert 0 <= result["top1"] <= 100 and result["top5"] >= result["top1"], result
+    rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--out", tmp_path / "k2.json")
+    assert rc == 2 and "no EMA teacher" in out and not (tmp_path / "k2.json").exists(), out

@@ -51,7 +51,7 @@ def test_each_target_trains_and_keeps_its_features(runs, target):
     # the same linear teacher schedule for every target: 0.99 -> 0.999 over 100 updates (logged x1000)
     for r in recs:
         assert r["ema_decay"] == pytest.approx(990 + 9 * (r["num_updates"] - 5) / 100, abs=1.0)
-    # no collapse: an untrained ViT of this architecture reaches 24.4 (CLS); the targets measured 20.6-23.2;
+    # no collapse: an untrained ViT of this architecture reaches 25.0 (CLS); the targets measured 21.0-21.4;
     # a collapsed or image-independent CLS gives chance (10)
     floor = runs["untrained"][2]["top1"]
     assert knn["val_images"] == 500 and knn["top1"] > floor - 6.0 and knn["top1"] > 15.0, (knn["top1"], floor)
@@ -62,7 +62,8 @@ def test_knn_vote_equals_scikit_learn(runs):
 
     run_dir, _, knn = runs["dino"]
     feats, _, _ = tree_features(run_dir / "ckpt" / "checkpoint_last.pt", CIFAR, "cls", log=lambda *a: None)
-    assert knn["top1"] == pytest.approx(sklearn_knn_top1(*feats["train"], *feats["val"]), abs=1e-6)
+    # float32 (ours) and float64 (scikit-learn) may order a near-tied neighbour differently: measured 1 of 500
+    assert knn["top1"] == pytest.approx(sklearn_knn_top1(*feats["train"], *feats["val"]), abs=0.41)  # <= 2 queries
 
 
 def test_direct_load_restores_teacher_center_and_head(runs):

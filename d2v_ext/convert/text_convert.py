@@ -40,7 +40,9 @@ def encoder_of(state, model_name):
         model_cfg = model_cfg["pretrained_model_args"]["model"]
     if "text" not in model_cfg.get("modalities", {}) or prefix + data2vec2_text.LOCAL + "embed_tokens.weight" not in params:
         raise WrongCheckpointError(f"model {model_name!r}: not a data2vec 2.0 *text* checkpoint (no TEXT modality "
-                                   "encoder); transformers has no data2vec 2.0 image / speech class")
+                                   "encoder). transformers has no data2vec 2.0 image / speech class: 2.0 image blocks are post-LN "
+                                   "with fixed 2-D sin-cos positions, Data2VecVision (BEiT) and ViT are pre-LN with "
+                                   "relative / learned positions, so no weight mapping computes the same function")
     sizes = data2vec2_text.encoder_sizes(model_cfg)
     weights = data2vec2_text.as_v1(params, sizes["layers"], prefix)
     weights.update({k: v for k, v in params.items() if k.startswith("classification_heads.")})

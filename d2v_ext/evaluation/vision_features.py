@@ -10,7 +10,7 @@ import torch
 from ..checkpoint import load_checked, with_teacher_weights
 from ..checkpoint.configs import model_config_as
 from ..data.imagenet import IMAGENET_MEAN, IMAGENET_STD
-from ..errors import DataError
+from ..errors import CheckpointMismatchError, DataError
 
 VISION_MODELS = ("data2vec_vision", "data2vec_dino")
 
@@ -24,10 +24,15 @@ def load_vision_encoder(checkpoint, weights="teacher"):
     model = Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, cfg.model, target="data2vec"))
     params = {k: v for k, v in state["model"].items() if not k.startswith("dino.")}
     ema = params.pop("_ema", None)
+    if weights == "teacher" and ema is None:
+        raise CheckpointMismatchError(f"{checkpoint} holds no EMA teacher (_ema; converted and fine-tuned "
+                                      "checkpoints have none): use --weights student")
     if weights == "teacher":
         params = with_teacher_weights(params, ema, "encoder." if cfg.model.get("ema_transformer_only", True) else "")
     model.load_state_dict(params, strict=False)
-    model.remove_pretraining_modules()
+    norm = model.encoder.norm  # upstream drops the final LayerNorm as pretraining-only (fine-tuning pools
+    model.remove_pretraining_modules()  # through fc_norm); DINO's evaluation reads the CLS token after it
+    model.encoder.norm = norm
     return model.eval(), cfg
 
 
