@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The main demo, on the bundled data (about 17 minutes on 2 idle CPU cores), in five stages:
+"""The main demo, on the bundled data (about 20 minutes on 2 idle CPU cores), in five stages:
 
 1. prepare real English text (botchan.txt, the SQuAD dev paragraphs that are not in XQuAD, and the
    unlabeled sentences of the SST-2 / VitaminC training sets; never their dev sets);
