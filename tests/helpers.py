@@ -122,3 +122,12 @@ def sklearn_knn_top1(train_x, train_y, val_x, val_y, k=20, temperature=0.07):
                                weights=lambda d: np.exp((1 - d) / temperature))
     pred = clf.fit(np.asarray(train_x), np.asarray(train_y)).predict(np.asarray(val_x))
     return 100.0 * float((pred == np.asarray(val_y)).mean())
+
+
+def prepare_sst2(out, dictionary, max_train):
+    """GLUE SST-2 (bundled train and official dev) prepared with ``dictionary`` into ``out``."""
+    rc, log = run_script("prepare_glue.py", "--workers", "1")(
+        "--task", "sst_2", "--input", require_data("glue", "SST-2"), "--dict", dictionary, "--out", out,
+        "--max-train", max_train)
+    assert rc == 0, log
+    return out

@@ -7,12 +7,11 @@ import pytest
 import torch
 
 from hf_models import save, state_of, text_model
-from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_python,
-                     run_script, squad_overrides)
+from helpers import (FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, prepare_sst2, require_data,
+                     run_python, run_script, squad_overrides)
 
 pytestmark = pytest.mark.e2e
 convert = run_script("convert_checkpoint.py")
-prepare_glue = run_script("prepare_glue.py")
 knn_text = run_script("knn_eval_text.py")
 inspect_ckpt = run_script("inspect_checkpoint.py")
 eval_qa = run_script("eval_qa.py")
@@ -35,11 +34,7 @@ def trained(tiny_pretrained, tmp_path_factory):
 @pytest.fixture(scope="module")
 def sst2(tiny_pretrained, tmp_path_factory):
     _, dictionary = tiny_pretrained
-    out = tmp_path_factory.mktemp("convert_glue") / "sst_2"
-    rc, log = prepare_glue("--task", "sst_2", "--input", require_data("glue", "SST-2"), "--dict", dictionary,
-                           "--out", out, "--max-train", "600")
-    assert rc == 0, log
-    return out
+    return prepare_sst2(tmp_path_factory.mktemp("convert_glue") / "sst_2", dictionary, 600)
 
 
 def report_of(folder):

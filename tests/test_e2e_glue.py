@@ -7,7 +7,7 @@ import statistics
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from helpers import FINETUNE_CONFIGS, hydra_train, json_records, require_data, run_script
+from helpers import FINETUNE_CONFIGS, hydra_train, json_records, prepare_sst2, require_data, run_script
 
 pytestmark = pytest.mark.e2e
 
@@ -17,12 +17,8 @@ eval_glue = run_script("eval_glue.py")
 
 @pytest.fixture(scope="module")
 def sst2(tiny_pretrained, tmp_path_factory):
-    ckpt, dictionary = tiny_pretrained
-    out = tmp_path_factory.mktemp("glue") / "sst_2"
-    rc, log = prepare_glue("--task", "sst_2", "--input", require_data("glue", "SST-2"), "--dict", dictionary,
-                           "--out", out, "--max-train", "3000")
-    assert rc == 0, log
-    return out
+    _, dictionary = tiny_pretrained
+    return prepare_sst2(tmp_path_factory.mktemp("glue") / "sst_2", dictionary, 3000)
 
 
 def test_finetune_eval_and_metrics(sst2, tmp_path):

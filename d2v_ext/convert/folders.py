@@ -10,6 +10,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..cli import check_output_dir
 from ..errors import CheckpointMismatchError, MissingInputError, OutputPathError
 
 VISION_TYPES = ("data2vec-vision",)
@@ -19,8 +20,8 @@ TEXT_TYPES = ("data2vec-text", "roberta")
 @contextmanager
 def staged_folder(out):
     """Yield a temporary folder that becomes ``out`` if the block succeeds (else is removed)."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    out = check_output_dir(out)  # an existing file, an unwritable parent: a clean error before any work
+    if out.exists() and any(out.iterdir()):
         raise OutputPathError(f"--out {out}: exists and is not an empty folder; choose a new folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
