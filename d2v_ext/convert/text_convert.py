@@ -2,6 +2,7 @@
 import json
 import logging
 import os
+from pathlib import Path
 
 import torch
 
@@ -121,7 +122,7 @@ def from_transformers(model, out_dir, dict_path=None, vocab_json=None, encoder_j
             raise MissingInputError("--dict needs the transformers tokenizer's vocab.json (in the model folder or --vocab) "
                                     "to map the embedding rows")
         rows = vocab.fairseq_to_hf_rows(dictionary.symbols, hf_vocab, id_to_token, n_rows)
-        dict_text = open(dict_path, encoding="utf-8").read()
+        dict_text = Path(dict_path).read_text(encoding="utf-8")
     else:  # the transformers order becomes the fairseq order
         if hf_vocab is None:
             raise MissingInputError("no vocab.json in the transformers folder: pass --vocab (the tokenizer's vocab.json) "
