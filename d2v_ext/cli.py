@@ -108,10 +108,12 @@ def append_line(path, line):
 
 def add_probe_arguments(parser):
     """The arguments knn_eval.py and linear_probe.py share."""
-    parser.add_argument("checkpoint", help="data2vec_vision / data2vec_dino pretraining checkpoint")
+    parser.add_argument("checkpoint", help="vision checkpoint: data2vec v1 / 2.0, DINO (data2vec_dino), MAE "
+                        "pretraining, or a fine-tuned image classifier")
     parser.add_argument("--data", required=True, help="ImageFolder root with train/ and val/")
     parser.add_argument("--pool", choices=("cls", "mean"), default="cls", help="CLS token or mean of patch tokens")
-    parser.add_argument("--weights", choices=("teacher", "student"), default="teacher", help="EMA teacher or student")
+    parser.add_argument("--weights", choices=("auto", "teacher", "student"), default="auto",
+                        help="EMA teacher or student (auto: the teacher where the checkpoint has one)")
     parser.add_argument("--name", help="row label (default: the checkpoint path)")
     parser.add_argument("--out", help="JSON output path")
     parser.add_argument("--md", help="append the Markdown row to this file")

@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Linear probe of frozen image features from a data2vec vision checkpoint.
+"""Linear probe of frozen image features from any vision checkpoint (data2vec v1 / 2.0, DINO, MAE,
+a fine-tuned classifier; d2v_ext/evaluation/vision_backbones.py lists what each offers).
 
-Frozen features of every train and val image (CLS token by default; EMA teacher weights by default)
+Frozen features of every train and val image (CLS token by default; the EMA teacher's weights where
+the checkpoint has a teacher, else the student)
 are standardised with the train statistics, then a multinomial logistic-regression classifier
 (scikit-learn, L2, --C) is fit on train and scored on val. Writes JSON and prints a Markdown row.
 Example:
@@ -32,7 +34,7 @@ def main(argv=None):
 
     from d2v_ext.evaluation.vision_features import tree_features
 
-    feats, classes, _ = tree_features(args.checkpoint, args.data, args.pool, args.weights)
+    feats, classes, backbone = tree_features(args.checkpoint, args.data, args.pool, args.weights)
     (xtr, ytr), (xva, yva) = ((x.numpy(), y.numpy()) for x, y in (feats["train"], feats["val"]))
     scaler = StandardScaler().fit(xtr)
     clf = LogisticRegression(C=args.C, max_iter=args.max_iter).fit(scaler.transform(xtr), ytr)
@@ -40,7 +42,7 @@ def main(argv=None):
     top1 = 100.0 * clf.score(scaler.transform(xva), yva)
     name = args.name or args.checkpoint
     res = {"checkpoint": os.path.abspath(args.checkpoint), "name": name, "C": args.C, "pool": args.pool,
-           "weights": args.weights, "train_images": len(ytr), "val_images": len(yva), "classes": len(classes),
+           "weights": backbone.weights, "backbone": backbone.kind, "train_images": len(ytr), "val_images": len(yva), "classes": len(classes),
            "top1": top1, "train_top1": train_acc, "iterations": int(max(clf.n_iter_))}
     row = f"| {name} | linear probe (C={args.C}, {args.pool}) | {top1:.1f} | train {train_acc:.1f} |"
     print(f"linear probe top-1 {top1:.2f} (train {train_acc:.2f}; chance {100 / len(classes):.1f})\n{row}")

@@ -90,25 +90,13 @@ def squad_overrides(dict_file, model_path, *extra):
 
 
 def untrained_vision_checkpoint(ckpt, out, seed=0):
-    """A copy of a vision pretraining checkpoint whose weights (student and teacher) are a fresh
-    initialisation of the same architecture: the floor a frozen-feature evaluation must be compared with."""
+    """An untrained copy of a vision pretraining checkpoint (scripts/untrained_checkpoint.py's function):
+    the floor a frozen-feature evaluation must be compared with."""
     import torch
 
-    from d2v_ext.checkpoint import load_state
-    from d2v_ext.checkpoint.configs import model_config_as
-    from d2v_ext.models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel
+    from d2v_ext.checkpoint.untrained import untrained_state
 
-    state = load_state(ckpt)
-    torch.manual_seed(seed)
-    model = Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, state["cfg"].model))
-    fresh = model.state_dict()
-    ema = state["model"].pop("_ema", None)
-    state["model"] = {k: fresh[k] if k in fresh else v for k, v in state["model"].items()}
-    if ema is not None:  # the teacher of an untrained model is the student (EMA starts as a copy)
-        prefix = "encoder." if state["cfg"].model.get("ema_transformer_only", True) else ""
-        assert all(prefix + k in fresh for k in ema), "teacher tensors without a student counterpart"
-        state["model"]["_ema"] = {k: fresh[prefix + k].clone() for k in ema}
-    torch.save(state, out)
+    torch.save(untrained_state(ckpt, seed), out)
     return out
 
 

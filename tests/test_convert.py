@@ -222,22 +222,24 @@ def test_converted_vision_model_in_the_probes(tmp_path):
     mean-patch features equal transformers' on real CIFAR-10 images; knn_eval.py runs on it (student
     weights: a converted checkpoint has no EMA teacher, and asking for one is an error)."""
     from d2v_ext.convert.verify import cifar_images
-    from d2v_ext.evaluation.vision_features import load_vision_encoder
+    from d2v_ext.evaluation.vision_backbones import load_backbone
 
     hf = vision_model("vision")
     rc, out = convert("from-transformers", save(hf, tmp_path / "hf"), "--out", tmp_path / "fs")
     assert rc == 0, out
-    model, _ = load_vision_encoder(str(tmp_path / "fs" / "checkpoint.pt"), "student")
+    model, _ = load_backbone(str(tmp_path / "fs" / "checkpoint.pt"), "student")
     images = cifar_images(32)
     with torch.no_grad():
         ref = hf(pixel_values=images).last_hidden_state  # after the final LayerNorm (no mean pooling)
-        assert (model.forward_features(images, "cls") - ref[:, 0]).abs().max() < 1e-5
-        assert (model.forward_features(images, "mean") - ref[:, 1:].mean(1)).abs().max() < 1e-5
+        assert (model(images, "cls") - ref[:, 0]).abs().max() < 1e-5
+        assert (model(images, "mean") - ref[:, 1:].mean(1)).abs().max() < 1e-5
     knn = run_script("knn_eval.py")
     cifar = require_data("images", "cifar10")
     rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--weights", "student", "--out", tmp_path / "k.json")
     assert rc == 0, out
     result = json.loads((tmp_path / "k.json").read_text())
     assert 0 <= result["top1"] <= 100 and result["top5"] >= result["top1"], result
-    rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--out", tmp_path / "k2.json")
+    rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--weights", "teacher", "--out", tmp_path / "k2.json")
     assert rc == 2 and "no EMA teacher" in out and not (tmp_path / "k2.json").exists(), out
+    rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--out", tmp_path / "k3.json")  # auto: the student
+    assert rc == 0 and json.loads((tmp_path / "k3.json").read_text())["weights"] == "student", out

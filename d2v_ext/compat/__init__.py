@@ -23,9 +23,12 @@ from .finished_run import finished_run_trains_no_further
 from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
 from .image_sample_seeds import upstream_image_samples_seeded
+from .image_task_tree import image_tasks_check_their_tree
+from .mae_timm_block import mae_blocks_without_qk_scale
 from .micro_batch_seeds import rng_seeded_per_micro_batch
 from .numpy_aliases import numpy_removed_aliases
 from .old_checkpoints import old_checkpoint_config_keys_dropped, pretrained_dictionary_from_finetuning_data
+from .posterize_bits import randaugment_posterize_zero_bits
 from .prefetch_thread import no_prefetch_thread_without_workers
 from .restore_file import missing_restore_file_is_an_error
 from .rng_per_update import rng_seeded_per_update
@@ -35,7 +38,7 @@ from .text_finetuning import data2vec_text_finetuning_mode
 from .text_resume import restore_text_teacher_on_resume, text_encoder_target_model_attr
 from .text_teacher_input import text_teacher_sees_full_sequence
 from .vision_debug_prints import silence_vision_debug_prints
-from .vision_finetuning import (image_classification_pools_every_patch,
+from .vision_finetuning import (image_classification_pools_every_patch, mae_finetuning_uses_its_own_param_groups,
                                 vision_finetuning_loads_pretraining_checkpoints)
 from .vision_layer_bias import vision_per_layer_position_bias
 from .upstream import register_upstream_data2vec
@@ -74,6 +77,10 @@ FIXES = [
     vision_per_layer_position_bias,
     vision_finetuning_loads_pretraining_checkpoints,
     image_classification_pools_every_patch,
+    randaugment_posterize_zero_bits,
+    mae_blocks_without_qk_scale,
+    mae_finetuning_uses_its_own_param_groups,
+    image_tasks_check_their_tree,
     torch_fused_adam_fallback,
     log_fused_kernels,
 ]

@@ -58,3 +58,29 @@ def image_classification_pools_every_patch():
         return forward
 
     install_wrapper(Data2VecImageClassificationModel, "forward", "self, img, label=None", wrap, "all_patches")
+
+
+def drop_pretraining_param_groups(model):
+    """Remove the ``param_group`` tags the pretraining model put on its parameters; returns their names."""
+    return sorted({p.__dict__.pop("param_group") for p in model.parameters() if "param_group" in p.__dict__})
+
+
+def mae_finetuning_uses_its_own_param_groups():
+    """3. ``mae_image_classification`` cannot fine-tune an MAE checkpoint: the ``mae`` backbone tags its
+    parameters ``param_group = with_decay / no_decay`` for pretraining, and the fine-tuning recipe's
+    composite optimizer (one ``default`` group, layer decay through ``optim_overrides``) then fails
+    with "Key 'with_decay' is not in struct". The fine-tuning model already gives every parameter its
+    weight-decay and lr scale through ``optim_overrides``, so the pretraining tags are dropped."""
+    from fairseq.examples.data2vec.models.mae_image_classification import MaeImageClassificationModel
+
+    def wrap(original):
+        def __init__(self, cfg):
+            original(self, cfg)
+            dropped = drop_pretraining_param_groups(self)
+            if dropped:
+                logger.info(f"fine-tuning: pretraining param_group tags dropped ({', '.join(dropped)}); "
+                            "weight decay and layer decay come from optim_overrides")
+
+        return __init__
+
+    install_wrapper(MaeImageClassificationModel, "__init__", "self, cfg", wrap, "param_groups")

@@ -24,3 +24,11 @@ XQUAD_F1 = {
     "XLM-R Large": {"en": 86.5, "ar": 68.6, "de": 80.4, "el": 79.8, "es": 82.0, "hi": 76.7, "ru": 80.1,
                     "th": 74.2, "tr": 75.9, "vi": 79.1, "zh": 59.3},
 }
+
+# ImageNet-1K top-1 after fine-tuning: data2vec paper Table 1 (ViT-B, ViT-L; None: not reported).
+IMAGENET_TOP1 = {
+    "data2vec": {"ViT-B": 84.2, "ViT-L": 86.6}, "MAE": {"ViT-B": 83.6, "ViT-L": 85.9},
+    "BEiT": {"ViT-B": 83.2, "ViT-L": 85.2}, "MoCo v3": {"ViT-B": 83.2, "ViT-L": 84.1},
+    "DINO": {"ViT-B": 82.8, "ViT-L": None}, "iBOT": {"ViT-B": 83.8, "ViT-L": None},
+    "MaskFeat": {"ViT-B": 84.0, "ViT-L": 85.7}, "data2vec 2.0": {"ViT-B": None, "ViT-L": 86.8},
+}
