@@ -20,6 +20,34 @@ def require_data(*parts) -> Path:
     return p
 
 
+def flat(cfg, prefix=""):
+    """A nested config dict as {'a.b.c': value}."""
+    out = {}
+    for k, v in cfg.items():
+        if isinstance(v, dict):
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def composed_recipe(config_dir, name, *overrides):
+    """A recipe as hydra composes it, flattened (recipes are `@package _group_`: fairseq's schema puts
+    that at the root)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+        c = OmegaConf.to_container(compose(name, overrides=list(overrides)))
+    return flat(OmegaConf.to_container(OmegaConf.merge(c.pop("_group_", {}), c)))
+
+
+def differing(cfgs):
+    """The keys whose values are not the same in every config."""
+    keys = set().union(*cfgs)
+    return {k for k in keys if len({str(c.get(k)) for c in cfgs}) > 1}
+
+
 def hydra_train(config_dir, config_name, run_dir, *overrides, timeout=600, env=None):
     """Run fairseq-hydra-train with the plugin; return (returncode, combined log text)."""
     run_dir = Path(run_dir)
@@ -98,6 +126,19 @@ def untrained_vision_checkpoint(ckpt, out, seed=0):
 
     torch.save(untrained_state(ckpt, seed), out)
     return out
+
+
+def cifar_tree(root, classes, per_split):
+    """An ImageFolder tree of the first ``per_split[split]`` real CIFAR-10 images of each class."""
+    import shutil
+
+    cifar = require_data("images", "cifar10")
+    for split, n in per_split.items():
+        for c in classes:
+            (root / split / c).mkdir(parents=True)
+            for f in sorted((cifar / split / c).iterdir())[:n]:
+                shutil.copy(f, root / split / c / f.name)
+    return root
 
 
 def sklearn_knn_top1(train_x, train_y, val_x, val_y, k=20, temperature=0.07):

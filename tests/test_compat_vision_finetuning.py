@@ -8,7 +8,7 @@ from PIL import Image
 
 import d2v_ext  # noqa: F401  (applies every fix)
 from d2v_ext.errors import DataError
-from helpers import require_data, run_python
+from helpers import cifar_tree, require_data, run_python
 
 PRELUDE = "import sys; sys.path.insert(0, 'tests'); import d2v_ext\n"
 CIFAR = require_data("images", "cifar10")
@@ -73,13 +73,7 @@ def test_without_block_fix_mae_does_not_build():
 
 @pytest.fixture()
 def tree(tmp_path):
-    root = tmp_path / "tree"
-    for split, n in (("train", 3), ("val", 2)):
-        for cls in ("cat", "dog", "ship"):
-            (root / split / cls).mkdir(parents=True)
-            for f in sorted((CIFAR / split / cls).iterdir())[:n]:
-                shutil.copy(f, root / split / cls / f.name)
-    return root
+    return cifar_tree(tmp_path / "tree", ("cat", "dog", "ship"), {"train": 3, "val": 2})
 
 
 LOAD_VAL = ("from fairseq.examples.data2vec.tasks.image_classification import ImageClassificationConfig, "
@@ -116,3 +110,19 @@ def test_without_tree_fix_differing_splits_are_a_bare_assertion(tree):
     assert rc != 0 and "AssertionError" in out and "different class folders" not in out
     rc, out = run_python(PRELUDE + LOAD_VAL.format(root=tree))
     assert rc != 0 and "different class folders (only in train: dog" in out
+
+
+TWO_OPTIMIZERS = ("import torch\nfrom omegaconf import OmegaConf\nfrom fairseq.optim import build_optimizer\n"
+                  "cfg = OmegaConf.create({'_name': 'composite', 'dynamic_groups': True, 'groups': {'default': "
+                  "{'lr_float': 0.1, 'optimizer': {'_name': 'adam', 'lr': [0.1], 'tpu': False}, 'lr_scheduler': {'_name': 'cosine', 'lr': [0.1], 'max_update': 10}}}})\n"
+                  "def params(scale):\n    ps = [torch.nn.Parameter(torch.ones(2)) for _ in range(2)]\n"
+                  "    ps[1].optim_overrides = {'optimizer': {'lr_scale': scale}}\n    return ps\n"
+                  "a = build_optimizer(cfg, params(0.5)); b = build_optimizer(cfg, params(0.25))\n"
+                  "print('GROUPS', len(a.optimizers), len(b.optimizers), sorted(round(c.lr[0], 4) for c in b.optimizers_config.values()))\n")
+
+
+def test_composite_optimizers_do_not_share_their_groups():
+    rc, out = run_python(PRELUDE + TWO_OPTIMIZERS)
+    assert rc == 0 and "GROUPS 2 2 [0.025, 0.1]" in out, out[-1500:]
+    rc, out = run_python(PRELUDE + TWO_OPTIMIZERS, skip_fixes=["composite_optimizer_state_per_instance"])
+    assert rc == 0 and "GROUPS 3 3" in out, out[-1500:]  # b also holds a's lr-scaled group (0.05)

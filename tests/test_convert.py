@@ -243,3 +243,37 @@ def test_converted_vision_model_in_the_probes(tmp_path):
     assert rc == 2 and "no EMA teacher" in out and not (tmp_path / "k2.json").exists(), out
     rc, out = knn(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--out", tmp_path / "k3.json")  # auto: the student
     assert rc == 0 and json.loads((tmp_path / "k3.json").read_text())["weights"] == "student", out
+
+
+def test_converted_classifier_in_eval_image_and_imagenet_finetuning(tmp_path):
+    """Data2VecVisionForImageClassification -> data2vec_image_classification checkpoint: eval_image.py's
+    top-1 / top-5 on CIFAR-10 val equal transformers' own logits on the same images (upstream's eval
+    transform at 32 px: ToTensor + ImageNet normalisation); the converted backbone fine-tunes through
+    config/finetuning/imagenet_v1.yaml."""
+    from torchvision import datasets, transforms
+
+    from d2v_ext.data.imagenet import IMAGENET_MEAN, IMAGENET_STD
+    from d2v_ext.evaluation.image_classify import accuracy
+    from helpers import FINETUNE_CONFIGS, hydra_train, json_records
+
+    cifar = require_data("images", "cifar10")
+    hf = vision_model("vision_cls")
+    rc, out = convert("from-transformers", save(hf, tmp_path / "hf"), "--out", tmp_path / "fs")
+    assert rc == 0, out
+    rc, out = run_script("eval_image.py")(tmp_path / "fs" / "checkpoint.pt", "--data", cifar, "--out", tmp_path / "e.json")
+    assert rc == 0, out
+    res = json.loads((tmp_path / "e.json").read_text())
+    ds = datasets.ImageFolder(cifar / "val", transforms.Compose([transforms.ToTensor(),
+                                                                 transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]))
+    with torch.no_grad():
+        logits = torch.cat([hf(pixel_values=torch.stack([ds[j][0] for j in range(i, min(i + 100, len(ds)))])).logits
+                            for i in range(0, len(ds), 100)])
+    ref = accuracy(logits, torch.tensor(ds.targets))
+    assert res["images"] == 500 and res["top1"] == pytest.approx(ref["top1"]) and res["top5"] == pytest.approx(ref["top5"])
+    hf_backbone = vision_model("vision")
+    rc, out = convert("from-transformers", save(hf_backbone, tmp_path / "hfb"), "--out", tmp_path / "fsb")
+    assert rc == 0, out
+    rc, log = hydra_train(FINETUNE_CONFIGS, "imagenet_v1", tmp_path / "ft", "+tiny=imagenet_v1", f"task.data={cifar}",
+                          f"model.model_path={tmp_path / 'fsb' / 'checkpoint.pt'}", "optimization.max_update=10")
+    assert rc == 0, log[-3000:]
+    assert json_records(log, "val")[-1]["val_num_updates"] == 10

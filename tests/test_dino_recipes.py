@@ -1,33 +1,12 @@
 """The data2vec / DINO comparison recipes differ only in what they switch: image_dino_* only in
 model.target (paper scale and tiny), text_dino from text_v1 only in the DINO block."""
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
-
-from helpers import PRETRAIN_CONFIGS
+from helpers import PRETRAIN_CONFIGS, composed_recipe, differing
 
 TARGETS = ("data2vec", "dino", "both")
 
 
-def flat(cfg, prefix=""):
-    out = {}
-    for k, v in cfg.items():
-        if isinstance(v, dict):
-            out.update(flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def composed(name, *overrides):
-    """The recipe as hydra composes it (recipes are `@package _group_`: fairseq's schema puts that at the root)."""
-    with initialize_config_dir(config_dir=str(PRETRAIN_CONFIGS), version_base=None):
-        c = OmegaConf.to_container(compose(name, overrides=list(overrides)))
-    return flat(OmegaConf.to_container(OmegaConf.merge(c.pop("_group_", {}), c)))
-
-
-def differing(cfgs):
-    keys = set().union(*cfgs)
-    return {k for k in keys if len({str(c.get(k)) for c in cfgs}) > 1}
+    return composed_recipe(PRETRAIN_CONFIGS, name, *overrides)
 
 
 def test_image_dino_recipes_differ_only_in_the_target():

@@ -117,4 +117,4 @@ def test_knn_and_linear_probe_on_a_tiny_data2vec_vision_model(tmp_path):
 def test_wrong_checkpoint_is_a_clear_error(tiny_pretrained):
     ckpt, _ = tiny_pretrained
     rc, out = knn_eval(ckpt, "--data", CIFAR)
-    assert rc == 2 and "is not a data2vec image pretraining checkpoint: its model is 'data2vec_text'" in out
+    assert rc == 2 and "is not a vision checkpoint: its model is 'data2vec_text'" in out

@@ -5,7 +5,7 @@ import shutil
 
 from PIL import Image
 
-from helpers import require_data, run_script
+from helpers import cifar_tree, require_data, run_script
 
 CIFAR = require_data("images", "cifar10")
 CLASSES = ("airplane", "bird", "cat")
@@ -14,12 +14,7 @@ prepare = run_script("prepare_imagenet.py", "--workers", "1")
 
 
 def make_tree(root, classes=CLASSES):
-    for split, n in PER_CLASS.items():
-        for c in classes:
-            (root / split / c).mkdir(parents=True)
-            for f in sorted((CIFAR / split / c).iterdir())[:n]:
-                shutil.copy(f, root / split / c / f.name)
-    return root
+    return cifar_tree(root, classes, PER_CLASS)
 
 
 def run(root, *args):

@@ -42,7 +42,6 @@ def untrained_state(path, seed=0):
         prefix = "encoder." if state["cfg"].model.get("ema_transformer_only", True) and \
             state["cfg"].model._name != "data2vec_multi" else ""
         state["model"]["_ema"] = {k: fresh[prefix + k].clone() if prefix + k in fresh else v for k, v in ema.items()}
-    for key in ("last_optimizer_state", "optimizer_history"):
-        state.pop(key, None)
+    state.pop("last_optimizer_state", None)  # the trained run's Adam moments
     state["extra_state"] = {"untrained_copy_of": str(path), "seed": seed}
     return state

@@ -14,6 +14,7 @@ import os
 from .atomic_copy import atomic_checkpoint_copies
 from .checkpoint_mismatch import checkpoint_mismatch_explained
 from .class_defaults import materialize_class_defaults
+from .composite_optimizer import composite_optimizer_state_per_instance
 from .cpu_distributed import cpu_distributed_start
 from .d2v2_resume import data2vec2_teacher_step_kept_on_resume
 from .ema_once import ema_steps_once_per_update
@@ -81,6 +82,7 @@ FIXES = [
     mae_blocks_without_qk_scale,
     mae_finetuning_uses_its_own_param_groups,
     image_tasks_check_their_tree,
+    composite_optimizer_state_per_instance,
     torch_fused_adam_fallback,
     log_fused_kernels,
 ]

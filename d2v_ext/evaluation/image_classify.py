@@ -4,6 +4,7 @@ is the checkpoint's (``data2vec_image_classification`` or ``mae_image_classifica
 import torch
 
 from ..checkpoint import load_checked
+from .knn import topk_accuracy as accuracy  # noqa: F401  ({'top1': %, 'top5': %} of logits)
 from .vision_backbones import FINETUNED
 
 
@@ -35,15 +36,8 @@ def classify_split(model, task, split, batch_size=64, progress=None):
     for start in range(0, len(ds), batch_size):
         batch = ds.collater([ds[i] for i in range(start, min(start + batch_size, len(ds)))])
         net_input = dict(batch["net_input"])
-        labels.append(net_input.pop("label", None) if "label" in net_input else net_input.pop("labels"))
+        labels.append(net_input.pop("label" if "label" in net_input else "labels"))  # v1 task / mae task
         logits.append(model(**net_input).float())
         if progress:
             progress(min(start + batch_size, len(ds)), len(ds))
     return torch.cat(logits), torch.cat(labels)
-
-
-def accuracy(logits, labels, ks=(1, 5)):
-    """{'top1': %, 'top5': %} (top-k capped at the number of classes)."""
-    top = logits.topk(min(max(ks), logits.size(1)), dim=1).indices
-    hit = top == labels[:, None]
-    return {f"top{k}": 100.0 * hit[:, :k].any(1).float().mean().item() for k in ks}

@@ -27,5 +27,5 @@ def knn_predict(train_features, train_labels, test_features, num_classes, k=20, 
 def topk_accuracy(scores, labels, ks=(1, 5)):
     """{'top1': %, 'top5': %} (top-k capped at the number of classes)."""
     order = scores.argsort(dim=1, descending=True)
-    return {f"top{k}": 100.0 * (order[:, :min(k, scores.size(1))] == labels[:, None]).any(1).float().mean().item()
-            for k in ks}
+    hits = {k: int((order[:, :min(k, scores.size(1))] == labels[:, None]).any(1).sum()) for k in ks}
+    return {f"top{k}": 100.0 * hits[k] / len(labels) for k in ks}  # exact: a count over the number of images
