@@ -126,3 +126,30 @@ def test_composite_optimizers_do_not_share_their_groups():
     assert rc == 0 and "GROUPS 2 2 [0.025, 0.1]" in out, out[-1500:]
     rc, out = run_python(PRELUDE + TWO_OPTIMIZERS, skip_fixes=["composite_optimizer_state_per_instance"])
     assert rc == 0 and "GROUPS 3 3" in out, out[-1500:]  # b also holds a's lr-scaled group (0.05)
+
+
+READ_BAD = ("from fairseq.examples.data2vec.tasks.mae_image_classification import MaeImageClassificationConfig, "
+            "MaeImageClassificationTask\nt = MaeImageClassificationTask(MaeImageClassificationConfig(data='{root}', input_size=32))\n"
+            "t.load_dataset('val'); ds = t.datasets['val']\n"
+            "i = [p for p, _ in ds.dataset.samples].index('{bad}'); ds[i]\n")
+
+
+def test_upstream_image_datasets_name_an_unreadable_file(tree):
+    from fairseq.examples.data2vec.tasks.image_classification import ImageClassificationConfig, ImageClassificationTask
+    from fairseq.examples.data2vec.tasks.mae_image_classification import (MaeImageClassificationConfig,
+                                                                          MaeImageClassificationTask)
+
+    from d2v_ext.data.image_folder import ImageInputError
+
+    bad = tree / "val" / "cat" / "zz_truncated.png"
+    bad.write_bytes(sorted((tree / "val" / "dog").iterdir())[0].read_bytes()[:80])
+    for task, files in ((ImageClassificationTask(ImageClassificationConfig(data=str(tree), input_size=32)), "files"),
+                        (MaeImageClassificationTask(MaeImageClassificationConfig(data=str(tree), input_size=32)), None)):
+        task.load_dataset("val")
+        ds = task.datasets["val"]
+        paths = ds.files if files else [p for p, _ in ds.dataset.samples]
+        with pytest.raises(ImageInputError, match=r"zz_truncated.png: cannot decode image .*prepare_imagenet.py"):
+            ds[paths.index(str(bad))]
+        assert ds[0]["img"].shape == (3, 32, 32)  # the readable ones still load
+    rc, out = run_python(PRELUDE + READ_BAD.format(root=tree, bad=bad), skip_fixes=["image_datasets_name_bad_files"])
+    assert rc != 0 and "OSError" in out and "zz_truncated.png" not in out.splitlines()[-1]

@@ -176,6 +176,10 @@ def test_bad_inputs_are_clear_errors(runs, small_tree, tiny_pretrained, tmp_path
     assert rc == 2 and "holds no EMA teacher" in out
     bad = tmp_path / "bad"
     shutil.copytree(small_tree, bad)
+    (bad / "val" / "cat" / "zz.png").write_bytes(b"not a png")
+    rc, out = eval_image(runs["v2", "pretrained"][0], "--data", bad)
+    assert rc == 2 and "val/cat/zz.png: cannot decode image" in out and "Traceback" not in out
+    (bad / "val" / "cat" / "zz.png").unlink()
     shutil.rmtree(bad / "val" / "ship")
     rc, out = eval_image(runs["v2", "pretrained"][0], "--data", bad, "--out", tmp_path / "e.json")
     assert rc == 2 and "different class folders (only in train: ship" in out and not (tmp_path / "e.json").exists()

@@ -24,6 +24,7 @@ from .finished_run import finished_run_trains_no_further
 from .fused_adam import torch_fused_adam_fallback
 from .fused_kernels import log_fused_kernels
 from .image_sample_seeds import upstream_image_samples_seeded
+from .image_bad_files import image_datasets_name_bad_files
 from .image_task_tree import image_tasks_check_their_tree
 from .mae_timm_block import mae_blocks_without_qk_scale
 from .micro_batch_seeds import rng_seeded_per_micro_batch
@@ -83,6 +84,7 @@ FIXES = [
     mae_finetuning_uses_its_own_param_groups,
     image_tasks_check_their_tree,
     composite_optimizer_state_per_instance,
+    image_datasets_name_bad_files,
     torch_fused_adam_fallback,
     log_fused_kernels,
 ]
