@@ -12,6 +12,8 @@ from . import compat
 if os.environ.get("D2V_EXT_DEBUG", "") not in ("", "0"):
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # fairseq-hydra-train: show the traceback of a plugin error
 compat.apply_all()
+from . import fast  # noqa: E402
+fast.install()
 
 from . import criterions, models, tasks  # noqa: E402,F401  (registration side effects)
 

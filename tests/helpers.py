@@ -65,9 +65,9 @@ def json_records(log_text, tag="train_inner"):
     return records(log_text.splitlines(), tag)
 
 
-def run_python(code, skip_fixes=None, timeout=300):
-    """Run ``code`` in a fresh interpreter (optionally with compat fixes skipped)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def run_python(code, skip_fixes=None, timeout=300, env=None):
+    """Run ``code`` in a fresh interpreter (optionally with compat fixes skipped, extra ``env``)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     if skip_fixes:
         env["D2V_EXT_COMPAT_SKIP"] = ",".join(skip_fixes)
     p = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env,
@@ -107,6 +107,15 @@ def pretrain_tiny_text(tmp, corpus_text):
     rc, log = hydra_train(PRETRAIN_CONFIGS, "text_v1", Path(tmp) / "run", "+tiny=text_v1", f"task.data={Path(tmp) / 'bin'}")
     assert rc == 0, log[-3000:]
     return Path(tmp) / "run" / "ckpt" / "checkpoint_last.pt", Path(tmp) / "bin" / "dict.txt"
+
+
+def prepare_botchan(out):
+    """botchan.txt through prepare_text.py (GPT-2 BPE, fairseq binarized) into ``out``."""
+    p = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "prepare_text.py"),
+                        str(require_data("text", "botchan.txt")), "--out", str(out), "--workers", "1", "--quiet"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return out
 
 
 def squad_overrides(dict_file, model_path, *extra):

@@ -4,14 +4,12 @@ every schedule (cosine lr after a 4-update warm-up, the EMA anneal over all 16 u
 teacher-temperature warm-up over 12). On CPU the final student, EMA teacher, DINO center and
 teacher head and the optimizer state must be bit-identical, and every logged value (loss, lr,
 ema_decay, teacher_temp, the monitors) equal at every update."""
-import subprocess
-import sys
 
 import pytest
 
 from d2v_ext.checkpoint.compare import checkpoint_differences
 from d2v_ext.launch import pinned_schedule, tiny_override
-from helpers import PRETRAIN_CONFIGS, PROJECT_ROOT, hydra_train, json_records, require_data
+from helpers import PRETRAIN_CONFIGS, hydra_train, json_records, prepare_botchan, require_data
 
 pytestmark = pytest.mark.e2e
 TOTAL, SPLIT = 16, 8
@@ -24,12 +22,7 @@ TIMING_KEYS = {"wall", "ups", "wps", "train_wall", "gb_free", "cuda_gb_free", "w
 
 @pytest.fixture(scope="module")
 def text_data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("resume_text") / "bin"
-    p = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "prepare_text.py"),
-                        str(require_data("text", "botchan.txt")), "--out", str(out), "--workers", "1", "--quiet"],
-                       capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    return out
+    return prepare_botchan(tmp_path_factory.mktemp("resume_text") / "bin")
 
 
 def train(recipe, data, run_dir, max_update, hydra_dir=None):

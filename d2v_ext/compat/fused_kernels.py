@@ -35,6 +35,8 @@ def _importable(name):
 
 def log_fused_kernels():
     """Log one start-up line saying which fused kernels are in use."""
+    from ..fast import requested
+
     r = fused_kernel_report()
     logger.info(f"d2v_ext kernels: layer_norm={r['layer_norm']}, adam={r['adam']}, "
-                f"apex={'yes' if r['apex'] else 'no'}, cuda={r['cuda']}")
+                f"apex={'yes' if r['apex'] else 'no'}, cuda={r['cuda']}, fast paths={','.join(requested()) or 'none'}")

@@ -26,8 +26,11 @@ class DinoObjective(nn.Module):
 
     @torch.no_grad()
     def teacher_step(self, decay):
-        for t, s in zip(self.teacher_head.parameters(), self.head.parameters()):
-            t.mul_(decay).add_(s.detach(), alpha=1 - decay)
+        """teacher = decay * teacher + (1 - decay) * student, every tensor at once (bitwise the
+        per-tensor ``t.mul_(decay).add_(s, alpha=1 - decay)``)."""
+        teacher = list(self.teacher_head.parameters())
+        torch._foreach_mul_(teacher, decay)
+        torch._foreach_add_(teacher, [p.detach() for p in self.head.parameters()], alpha=1 - decay)
 
     def end_update(self):
         self.loss.commit_center()
