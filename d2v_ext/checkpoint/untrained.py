@@ -11,13 +11,15 @@ from .kinds import load_checked
 UNTRAINED_MODELS = ("data2vec_vision", "data2vec_dino", "data2vec_multi", "mae")
 
 
-def fresh_model(cfg):
-    """A freshly initialised model of a checkpoint's ``cfg.model`` (one of UNTRAINED_MODELS)."""
+def fresh_model(cfg, backbone_only=False):
+    """A freshly initialised model of a checkpoint's ``cfg.model`` (one of UNTRAINED_MODELS), built
+    without an EMA teacher; ``backbone_only`` leaves out data2vec_dino's DINO head."""
     name = cfg.model._name
     if name in ("data2vec_vision", "data2vec_dino"):
         from ..models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel
 
-        return Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, cfg.model))
+        extra = {"target": "data2vec"} if backbone_only else {}
+        return Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, cfg.model, **extra))
     if name == "data2vec_multi":
         from fairseq.examples.data2vec.models.data2vec2 import Data2VecMultiConfig, Data2VecMultiModel
 

@@ -22,7 +22,7 @@ takes the teacher where the checkpoint has one, else the student; the resolved c
 import torch
 
 from ..checkpoint import load_checked, with_teacher_weights
-from ..checkpoint.configs import model_config_as
+from ..checkpoint.untrained import fresh_model
 from ..data.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from ..errors import CheckpointMismatchError, ConfigError, WrongCheckpointError
 
@@ -79,9 +79,7 @@ def load_backbone(checkpoint, weights="auto"):
 
 def _v1(cfg, params, ema):
     """data2vec v1 vision and data2vec_dino: built as data2vec_dino (``target=data2vec`` is upstream's model)."""
-    from ..models.data2vec_dino import Data2VecDinoConfig, Data2VecDinoModel
-
-    model = Data2VecDinoModel.build_model(model_config_as(Data2VecDinoConfig, cfg.model, target="data2vec"))
+    model = fresh_model(cfg, backbone_only=True)
     params = {k: v for k, v in params.items() if not k.startswith("dino.")}
     if ema is not None:
         params = with_teacher_weights(params, ema, "encoder." if cfg.model.get("ema_transformer_only", True) else "")
@@ -94,9 +92,7 @@ def _v1(cfg, params, ema):
 
 def _v2(cfg, params, ema):
     """data2vec 2.0 image: the encoder's output tokens (``<cls>`` first, then the patches)."""
-    from fairseq.examples.data2vec.models.data2vec2 import Data2VecMultiConfig, Data2VecMultiModel
-
-    model = Data2VecMultiModel.build_model(model_config_as(Data2VecMultiConfig, cfg.model, skip_ema=True))
+    model = fresh_model(cfg)
     if ema is not None:
         params = with_teacher_weights(params, ema, "")
     model.load_state_dict(params, strict=True)
@@ -112,9 +108,7 @@ def _v2(cfg, params, ema):
 
 def _mae(cfg, params, ema):
     """MAE: the encoder on every patch (mask ratio 0), after its final norm."""
-    from fairseq.examples.data2vec.models.mae import MaeModel
-
-    model = MaeModel.build_model(cfg.model)
+    model = fresh_model(cfg)
     model.load_state_dict(params, strict=True)
 
     def features(images, pool):

@@ -119,12 +119,8 @@ def _active(name):
 def only(names):
     """Run with exactly the fast paths ``names`` (the others take upstream's path), e.g. for
     ``benchmark.py --compare``; restores the previous state on exit."""
-    saved = {}
-    for name in AVAILABLE:
-        owner, attr = SLOTS[name]()
-        saved[name] = getattr(owner, attr)  # what is there now, restored on exit
-        _install(name)
-        setattr(owner, attr, _wrappers[name] if name in names else _wrappers[name].__wrapped__)
+    saved = {name: getattr(*SLOTS[name]()) for name in AVAILABLE}  # what is there now, restored on exit
+    configure(list(names))
     try:
         yield
     finally:
