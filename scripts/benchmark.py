@@ -36,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     p.add_argument("--batch", type=int, default=2, help="base size: images (or 512-token sequences) per step")
     p.add_argument("--compare", action="store_true", help="upstream's paths against the fast paths, same process")
+    p.add_argument("--fast", default=None, help="comma-separated fast paths of the fast path (default: the defaults, "
+                   "d2v_ext/fast; e.g. ema,sdpa,compile)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 2 steps after 1 warm-up (a smoke run)")
     p.add_argument("--work", default=None, help="cache folder for the prepared text data (default: a temp folder)")
     p.add_argument("--out", help="JSON output path")
@@ -43,6 +45,12 @@ def parse_args(argv=None):
     p.add_argument("--child", help=argparse_hidden())
     p.add_argument("overrides", nargs="*", help="extra hydra overrides for every recipe (after --)")
     args = p.parse_args(argv)
+    if args.fast is not None:
+        from d2v_ext import fast
+
+        names = [n for n in args.fast.split(",") if n]
+        if any(n not in fast.AVAILABLE for n in names):
+            p.error(f"--fast: unknown {[n for n in names if n not in fast.AVAILABLE]}; available: {list(fast.AVAILABLE)}")
     if args.quick:
         args.sizes, args.steps, args.warmup = "tiny", 2, 1
     unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
@@ -78,8 +86,9 @@ def child(args):
 
     recipe, size, data = args.child.split(":", 2)
     modes = ("upstream", "fast") if args.compare else ("fast",)
+    names = None if args.fast is None else [n for n in args.fast.split(",") if n]
     res = run(recipe, size, data, args.steps, args.warmup, args.batch, modes, args.overrides,
-              log=lambda m: print(m, file=sys.stderr, flush=True))
+              log=lambda m: print(m, file=sys.stderr, flush=True), fast_names=names)
     print("BENCH_JSON " + json.dumps(res), flush=True)
 
 
@@ -88,13 +97,13 @@ def row(recipe, size, mode, r):
 
     ms = lambda s: f"{1000 * s:.1f}"  # noqa: E731
     u = mfu(r["gflop_per_step"], r["step"], r["device"])
-    return (f"| {recipe} | {size} | {r['params'] / 1e6:.1f}M | {mode} | {ms(r['step'])} | {r['throughput']:.3g} {r['unit']}/s | "
+    return (f"| {recipe} | {size} | {r['params'] / 1e6:.1f}M | {mode} | {ms(r['step'])} | {r['first_step']:.1f} | {r['throughput']:.3g} {r['unit']}/s | "
             f"{ms(r['data'])} | {ms(r['student'])} | {ms(r['teacher'])} | {ms(r['ema'])} | {ms(r['optimizer'])} | "
             f"{r['peak_mb']:.0f} | {r['gflop_per_step']:.1f} | {'%.1f%%' % (100 * u) if u else '-'} |")
 
 
-HEADER = ("| recipe | size | params | path | step ms | throughput | data ms | student fwd+bwd ms | teacher fwd ms | "
-          "EMA ms | optimizer ms | peak MB | GFLOP/step | MFU |\n|" + "---|" * 14)
+HEADER = ("| recipe | size | params | path | step ms | first step s | throughput | data ms | student fwd+bwd ms | teacher fwd ms | "
+          "EMA ms | optimizer ms | peak MB | GFLOP/step | MFU |\n|" + "---|" * 15)
 
 
 @cli.script("benchmark.py")
@@ -120,6 +129,7 @@ def main(argv=None):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--child", f"{recipe}:{size}:{data}",
                    "--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(args.batch)]
             cmd += ["--compare"] if args.compare else []
+            cmd += ["--fast", args.fast] if args.fast is not None else []
             cmd += ["--", *args.overrides] if args.overrides else []
             p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
             found = [line for line in p.stdout.splitlines() if line.startswith("BENCH_JSON ")]
@@ -132,7 +142,7 @@ def main(argv=None):
             if "upstream" in res and "fast" in res:
                 u, f = res["upstream"], res["fast"]
                 ema = f"{u['ema'] / f['ema']:.2f}x" if f["ema"] > 0 else "-"
-                lines.append(f"| {recipe} | {size} | | **fast / upstream** | **{u['step'] / f['step']:.2f}x** | | | | | "
+                lines.append(f"| {recipe} | {size} | | **fast / upstream** | **{u['step'] / f['step']:.2f}x** | | | | | | "
                              f"**{ema}** | | | | |")
     table = "\n".join(lines)
     print(table)

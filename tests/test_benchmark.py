@@ -25,11 +25,21 @@ def test_quick_compare_fills_every_field(tmp_path):
             assert r["student"] > 0 and r["optimizer"] > 0 and r["data"] >= 0
             assert r["ema"] > 0 and r["teacher"] > 0, (key, r)  # every one of these has an EMA teacher
             assert r["unit"] == ("tokens" if key.startswith("text") else "images")
+            assert r["first_step"] > 0
     md = (tmp_path / "b.md").read_text()
     assert md.count("**fast / upstream**") == 3 and "| vision_v1 | tiny |" in md and "teacher fwd ms" in md
 
 
+def test_fast_names_the_fast_paths_of_the_fast_path(tmp_path):
+    rc, out = benchmark("--quick", "--recipes", "text_v1", "--fast", "ema", "--work", tmp_path, "--out", tmp_path / "b.json")
+    assert rc == 0, out[-3000:]
+    res = json.loads((tmp_path / "b.json").read_text())
+    assert res["text_v1:tiny"]["fast"]["fast_paths"] == ["ema"]
+
+
 def test_bad_arguments():
+    rc, out = benchmark("--fast", "ema,warp")
+    assert rc == 2 and "--fast: unknown ['warp']" in out
     rc, out = benchmark("--recipes", "nope")
     assert rc == 2 and "--recipes: unknown ['nope']" in out
     rc, out = benchmark("--sizes", "huge")

@@ -36,15 +36,17 @@ def overrides(recipe, size, data, batch, cuda):
     return name, out
 
 
-def run(recipe, size, data, steps=5, warmup=2, batch=2, modes=("fast",), extra=(), log=print):
-    """{mode: summary} for ``recipe`` at ``size`` ('tiny' or 'base'); modes 'upstream' and/or 'fast'."""
+def run(recipe, size, data, steps=5, warmup=2, batch=2, modes=("fast",), extra=(), log=print, fast_names=None):
+    """{mode: summary} for ``recipe`` at ``size`` ('tiny' or 'base'); modes 'upstream' and/or 'fast'
+    (``fast_names``: the fast paths of the 'fast' mode, default ``fast.DEFAULT``)."""
     cuda = torch.cuda.is_available() and "common.cpu=true" not in extra
     name, ovr = overrides(recipe, size, data, batch, cuda)
     cfg = compose_recipe(name, ovr + list(extra))
     trainer, itr = build_trainer(cfg)
     clock = StepClock(cuda)
-    names = {"upstream": [], "fast": list(fast.DEFAULT)}
+    names = {"upstream": [], "fast": list(fast.DEFAULT if fast_names is None else fast_names)}
     records = {m: [] for m in modes}
+    first = {}
     remove = None
     flops = None
     for i in range(warmup + steps):
@@ -60,6 +62,7 @@ def run(recipe, size, data, steps=5, warmup=2, batch=2, modes=("fast",), extra=(
                 t = clock.now()
                 trainer.train_step(samples)
                 total = clock.now() - t
+            first.setdefault(mode, total)  # the first step: includes lazy set-up (and compiling, with compile)
             if i >= warmup:
                 parts = dict(clock.parts)
                 parts["student"] = total - sum(parts.get(p, 0.0) for p in ("teacher", "ema", "optimizer"))
@@ -73,7 +76,7 @@ def run(recipe, size, data, steps=5, warmup=2, batch=2, modes=("fast",), extra=(
     out = {}
     for mode in modes:
         s = summarise(records[mode])
-        s.update(unit=unit, items_per_step=records[mode][0]["items"], params=params,
+        s.update(first_step=first[mode], unit=unit, items_per_step=records[mode][0]["items"], params=params,
                  peak_mb=peak_memory_mb(cuda), gflop_per_step=flops / 1e9 if flops else None,
                  device=torch.cuda.get_device_name() if cuda else "cpu", fast_paths=names[mode])
         out[mode] = s

@@ -11,13 +11,19 @@ active ones.
   data2vec 2.0, data2vec_dino): bitwise the same teacher.
 - ``sdpa``: :func:`.sdpa.sdpa_forward` for data2vec 2.0's ``AltAttention`` (text and image 2.0):
   equal to rounding (ALiBi and padding as SDPA's mask).
+- ``teacher_dtype``: :mod:`.teacher_dtype`: under autocast (``common.amp``) the EMA teacher's
+  Linear/Conv weights are held in the autocast dtype (the fp32 master copy stays for the EMA
+  update): bitwise the same teacher outputs. Off by default: its gain is on GPUs, where it has not
+  been measured yet (scripts/benchmark.py -- common.amp=true).
+- ``compile``: :mod:`.compiled`: ``torch.compile`` of data2vec 2.0's blocks; an option, off by
+  default (equal to float32 rounding; on this CPU it pays only after ~50 ViT-B steps, never in the tiny demo).
 """
 import os
 from contextlib import contextmanager
 
 from ..compat.signature import install_wrapper
 
-AVAILABLE = ("ema", "sdpa")
+AVAILABLE = ("ema", "sdpa", "teacher_dtype", "compile")
 DEFAULT = ("ema", "sdpa")
 _installed = []
 _wrappers = {}
@@ -62,7 +68,32 @@ def sdpa_attention():
     install_wrapper(AltAttention, "forward", "self, x, padding_mask=None, alibi_bias=None", wrap, "sdpa")
 
 
-INSTALLERS = {"ema": foreach_ema, "sdpa": sdpa_attention}
+def teacher_in_autocast_dtype():
+    from fairseq.modules.ema_module import EMAModule
+
+    from .teacher_dtype import attach
+
+    def wrap(original):
+        def __init__(self, model, config, copy_model=True, device=None, skip_keys=None):
+            original(self, model, config, copy_model, device, skip_keys)
+            self._d2v_ext_dtype_hooks = attach(self, lambda: _active("teacher_dtype"))
+
+        return __init__
+
+    install_wrapper(EMAModule, "__init__", "self, model, config, copy_model=True, device=None, skip_keys=None", wrap,
+                    "teacher_dtype")
+
+
+def compiled_blocks():
+    from fairseq.examples.data2vec.models.modalities.modules import AltBlock
+
+    from .compiled import compiled_forward
+
+    install_wrapper(AltBlock, "forward", "self, x, padding_mask=None, alibi_bias=None", compiled_forward, "compile")
+
+
+INSTALLERS = {"ema": foreach_ema, "sdpa": sdpa_attention, "teacher_dtype": teacher_in_autocast_dtype,
+              "compile": compiled_blocks}
 
 
 def _ema_slot():
@@ -77,7 +108,19 @@ def _sdpa_slot():
     return AltAttention, "forward"
 
 
-SLOTS = {"ema": _ema_slot, "sdpa": _sdpa_slot}  # where each fast path sits: (owner, attribute); the wrapper keeps __wrapped__
+def _teacher_dtype_slot():
+    from fairseq.modules.ema_module import EMAModule
+
+    return EMAModule, "__init__"
+
+
+def _compile_slot():
+    from fairseq.examples.data2vec.models.modalities.modules import AltBlock
+
+    return AltBlock, "forward"
+
+
+SLOTS = {"ema": _ema_slot, "sdpa": _sdpa_slot, "teacher_dtype": _teacher_dtype_slot, "compile": _compile_slot}  # where each fast path sits: (owner, attribute); the wrapper keeps __wrapped__
 
 
 def install():
