@@ -141,3 +141,31 @@ def test_vision_v1_whole_model_teacher_with_conv_and_no_effect_without_fp32_mast
         with torch.no_grad(), torch.autocast(**BF16):
             ema.model(torch.randn(2, 8))
     assert ema.model.weight.dtype == torch.float32  # no master to keep: left as upstream has it
+
+
+def train_curve(names, updates=100, autocast=True):
+    """Losses of ``updates`` Adam updates of the tiny data2vec 2.0 text model with EMA teacher updates,
+    under bf16 autocast, with exactly the fast paths ``names`` (model built under them, same seed)."""
+    with fast.only(names):
+        torch.manual_seed(0)
+        model = no_dropout(tiny_text_v2_model())
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        losses = []
+        for i in range(updates):
+            src, d = text_batch(i)
+            torch.manual_seed(i)
+            with torch.autocast(**BF16, enabled=autocast):
+                loss = v2_loss(model, src, d)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            model.set_num_updates(i + 1)  # the EMA update (decay annealed as in training)
+            losses.append(loss.item())
+    return losses, model
+
+
+def test_same_loss_curve_for_100_updates():
+    (up, _), (fa, model) = train_curve(["ema"]), train_curve(["ema", "teacher_dtype"])
+    assert all(m.weight.dtype == torch.bfloat16 for m in teacher_linears(model.ema))  # the path did act
+    assert up == fa  # bitwise
+    assert len(set(up)) > 50  # the model did train (the losses move)
