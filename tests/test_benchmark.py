@@ -31,10 +31,11 @@ def test_quick_compare_fills_every_field(tmp_path):
 
 
 def test_fast_names_the_fast_paths_of_the_fast_path(tmp_path):
-    rc, out = benchmark("--quick", "--recipes", "text_v1", "--fast", "ema", "--work", tmp_path, "--out", tmp_path / "b.json")
+    rc, out = benchmark("--quick", "--recipes", "mlm", "--fast", "ema", "--work", tmp_path, "--out", tmp_path / "b.json")
     assert rc == 0, out[-3000:]
-    res = json.loads((tmp_path / "b.json").read_text())
-    assert res["text_v1:tiny"]["fast"]["fast_paths"] == ["ema"]
+    res = json.loads((tmp_path / "b.json").read_text())["mlm:tiny"]["fast"]
+    assert res["fast_paths"] == ["ema"] and res["step"] > 0 and res["student"] > 0 and res["unit"] == "tokens"
+    assert res["ema"] == 0 and res["teacher"] == 0  # the MLM baseline has no teacher
 
 
 def test_bad_arguments():

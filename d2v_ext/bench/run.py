@@ -16,6 +16,7 @@ RECIPES = {
     "image_dino": ("image_dino_both", "+tiny=image_dino", "image"),
     "text_dino": ("text_dino", "+tiny=text_dino", "text"),
     "mae": ("mae", "+tiny=mae", "image"),
+    "mlm": ("text_mlm", "+tiny=text_mlm", "text"),
 }
 
 
