@@ -129,3 +129,13 @@ def test_dino_teacher_head_step_is_bitwise_the_per_tensor_update():
     obj.teacher_step(0.996)
     assert_bitwise(ref.teacher_head.state_dict(), obj.teacher_head.state_dict())
     assert not torch.equal(obj.teacher_head.state_dict()["mlp.0.weight"], obj.head.state_dict()["mlp.0.weight"])
+
+
+def test_same_loss_curve_for_100_updates():
+    """100 Adam updates of the tiny data2vec 2.0 text model, each followed by its EMA teacher update:
+    upstream's step and the foreach step give the same losses (to float32 rounding of the teacher)."""
+    from test_fast_teacher_dtype import train_curve
+
+    (up, _), (fa, _) = train_curve([], autocast=False), train_curve(["ema"], autocast=False)
+    assert len(set(up)) > 50
+    assert max(abs(a - b) / abs(a) for a, b in zip(up, fa)) < 1e-4
