@@ -169,3 +169,18 @@ def test_same_loss_curve_for_100_updates():
     assert all(m.weight.dtype == torch.bfloat16 for m in teacher_linears(model.ema))  # the path did act
     assert up == fa  # bitwise
     assert len(set(up)) > 50  # the model did train (the losses move)
+
+
+def test_a_teacher_cast_by_upstream_is_left_alone():
+    """fairseq's fp16/bf16 training (no autocast) and data2vec 2.0's ema_same_dtype cast the whole
+    teacher themselves: the path neither casts those weights back to fp32 nor casts them again."""
+    model = built_with_path(tiny_text_v2_model)
+    model.ema.model.to(torch.bfloat16)  # what data2vec 2.0 does when the student's output is bf16
+    x = torch.randn(2, 6, 32, dtype=torch.bfloat16)
+    with fast.only(["teacher_dtype"]), torch.no_grad():
+        for autocast in (False, True, False):
+            with torch.autocast(**BF16, enabled=autocast):
+                y = model.ema.model[0](x)
+            assert all(m.weight.dtype == torch.bfloat16 for m in teacher_linears(model.ema))
+            assert all(p.dtype == torch.bfloat16 for p in model.ema.model.parameters())
+    assert (y[0] if isinstance(y, tuple) else y).dtype == torch.bfloat16

@@ -32,8 +32,8 @@ def attach(ema, active):
             continue
         keys = {attr: f"{name}.{attr}" if name else attr for attr in ("weight", "bias")
                 if isinstance(getattr(mod, attr, None), torch.nn.Parameter)}
-        if mod.weight.dtype == torch.float32 and all(k in ema.fp32_params for k in keys.values()):
-            entries[id(mod)] = (mod, keys)  # not: an fp16/bf16 teacher (already the training dtype), no master
+        if all(k in ema.fp32_params for k in keys.values()):  # not: tensors without a master
+            entries[id(mod)] = (mod, keys, {"cast": None})
     roots = list(ema.model) if isinstance(ema.model, torch.nn.ModuleList) else [ema.model]
     handles = []
     for root in roots:
@@ -46,11 +46,24 @@ def attach(ema, active):
 
 
 def _match(ema, entries, on):
+    """Under autocast: fp32 Linear/Conv tensors to the autocast dtype (an fp16/bf16 teacher, e.g.
+    after fairseq's ``common.fp16`` or data2vec 2.0's ``ema_same_dtype`` cast, is left alone).
+    Without autocast: what this cast goes back to fp32, shared with the master as before."""
     device = entries[0][0].weight.device.type
-    want = torch.get_autocast_dtype(device) if on and torch.is_autocast_enabled(device) else torch.float32
-    for module, keys in entries:
-        if module.weight.dtype == want:
-            continue
-        for attr, key in keys.items():  # from the master: exact; fp32 shares it again, as upstream's teacher does
-            master = ema.fp32_params[key]
-            getattr(module, attr).data = master if want == master.dtype else master.to(want)
+    autocast = on and torch.is_autocast_enabled(device)
+    want = torch.get_autocast_dtype(device) if autocast else None
+    for module, keys, state in entries:
+        dtype = module.weight.dtype
+        if autocast and dtype == torch.float32:
+            _load(ema, module, keys, want)
+            state["cast"] = want
+        elif not autocast and state["cast"] is not None:
+            if dtype == state["cast"]:  # still ours (not re-cast by upstream since)
+                _load(ema, module, keys, torch.float32)
+            state["cast"] = None
+
+
+def _load(ema, module, keys, dtype):
+    for attr, key in keys.items():  # from the master: exact; fp32 shares it again, as upstream's teacher does
+        master = ema.fp32_params[key]
+        getattr(module, attr).data = master if dtype == master.dtype else master.to(dtype)
