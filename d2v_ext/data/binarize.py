@@ -4,7 +4,8 @@ import os
 from .dictionary import check_dictionary_file
 
 
-def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, workers=1, dict_flag="--srcdict"):
+def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, workers=1, dict_flag="--srcdict",
+                         testpref=None):
     """Run ``fairseq-preprocess --only-source`` in-process; writes dict.txt, train.{bin,idx}, ...
 
     ``srcdict`` reuses an existing dictionary (e.g. the one of a checkpoint being fine-tuned); errors
@@ -13,10 +14,10 @@ def binarize_monolingual(destdir, trainpref, validpref=None, srcdict=None, worke
     from fairseq import options
     from fairseq_cli.preprocess import main as preprocess_main
 
-    argv = ["--only-source", "--trainpref", trainpref, "--destdir", destdir,
-            "--workers", str(workers), "--dataset-impl", "mmap"]
-    if validpref:
-        argv += ["--validpref", validpref]
+    argv = ["--only-source", "--destdir", destdir, "--workers", str(workers), "--dataset-impl", "mmap"]
+    for flag, pref in (("--trainpref", trainpref), ("--validpref", validpref), ("--testpref", testpref)):
+        if pref:
+            argv += [flag, pref]
     if srcdict:
         argv += ["--srcdict", check_dictionary_file(srcdict, dict_flag)]
     preprocess_main(options.get_preprocessing_parser().parse_args(argv))
