@@ -1,2 +1,2 @@
 """d2v_ext tasks (registration-only package; see ARCHITECTURE.md)."""
-from . import multicrop, squad  # noqa: F401
+from . import coco_captioning, multicrop, squad  # noqa: F401
