@@ -1,7 +1,8 @@
 """One frozen-feature API for every vision backbone the plugin trains or fine-tunes.
 
 :func:`load_backbone` reads a checkpoint of any of these and returns a :class:`Backbone`, a module
-mapping normalised images (B, 3, H, W) to features (B, C) with ``pool='cls'`` or ``'mean'``:
+mapping normalised images (B, 3, H, W) to features (B, C) with ``pool='cls'`` or ``'mean'`` (and,
+for pretraining checkpoints, ``Backbone.tokens``: every output token (B, T, C), with autograd):
 
 ==============================  ==========================  =================  =========================
 checkpoint model                what                        pools              teacher (EMA) weights
@@ -48,6 +49,13 @@ class Backbone(torch.nn.Module):
                               f"expected one of {', '.join(self.pools)}")
         return self._features(images, pool).float()
 
+    def tokens(self, images):
+        """(B, T, C) output tokens (CLS first) with autograd, for encoders trained further (captioning)."""
+        if "tokens" not in self.pools:
+            raise ConfigError(f"a {self.kind} checkpoint gives pooled features only; captioning needs a pretraining "
+                              "checkpoint's token features (data2vec v1 / 2.0, DINO, MAE)")
+        return self._features(images, "tokens")
+
 
 def resolve_weights(checkpoint, name, has_teacher, weights):
     if weights not in ("auto", "teacher", "student"):
@@ -87,7 +95,7 @@ def _v1(cfg, params, ema):
     norm = model.encoder.norm  # upstream drops the final LayerNorm as pretraining-only (fine-tuning pools
     model.remove_pretraining_modules()  # through fc_norm); DINO's evaluation reads the CLS token after it
     model.encoder.norm = norm
-    return model, model.forward_features, ("cls", "mean"), cfg.model.image_size
+    return model, model.forward_features, ("cls", "mean", "tokens"), cfg.model.image_size
 
 
 def _v2(cfg, params, ema):
@@ -101,9 +109,9 @@ def _v2(cfg, params, ema):
 
     def features(images, pool):
         x = model.extract_features(images, mode="IMAGE", mask=False, remove_extra_tokens=False)["x"]
-        return x[:, 0] if pool == "cls" else x[:, extra:].mean(1)
+        return x if pool == "tokens" else x[:, 0] if pool == "cls" else x[:, extra:].mean(1)
 
-    return model, features, ("cls", "mean"), cfg.model.modalities.image.input_size
+    return model, features, ("cls", "mean", "tokens"), cfg.model.modalities.image.input_size
 
 
 def _mae(cfg, params, ema):
@@ -113,9 +121,9 @@ def _mae(cfg, params, ema):
 
     def features(images, pool):
         x = model(images, predictions_only=True)  # (B, 1 + N, C); patches in a random order: pooling ignores it
-        return x[:, 0] if pool == "cls" else x[:, 1:].mean(1)
+        return x if pool == "tokens" else x[:, 0] if pool == "cls" else x[:, 1:].mean(1)
 
-    return model, features, ("cls", "mean"), cfg.model.input_size
+    return model, features, ("cls", "mean", "tokens"), cfg.model.input_size
 
 
 def _finetuned(cfg, params, ema):

@@ -90,11 +90,12 @@ class Data2VecDinoModel(Data2VecVisionModel):
     @torch.no_grad()
     def forward_features(self, images, pool="cls"):
         """(B, C) frozen features of normalised images (B, 3, H, W), as DINO's evaluation reads them:
-        the CLS token (``pool='cls'``) or the mean of the patch tokens (``'mean'``) after the final LayerNorm."""
+        the CLS token (``pool='cls'``) or the mean of the patch tokens (``'mean'``) after the final LayerNorm;
+        ``pool='tokens'``: all of them (B, 1 + patches, C)."""
         x = self.patch_embed(images)
         x = torch.cat((self.cls_emb.expand(x.size(0), -1, -1), x), dim=1)
         x = self.encoder.extract_features(x, layer_results=None)  # (B, 1 + patches, C)
-        return x[:, 0] if pool == "cls" else x[:, 1:].mean(1)
+        return x if pool == "tokens" else x[:, 0] if pool == "cls" else x[:, 1:].mean(1)
 
     def encode_cls(self, images, encoder):
         """CLS token after the final LayerNorm, for crops of any size (multiples of the patch size)."""
