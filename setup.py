@@ -19,6 +19,7 @@ setup(
         "tensorboardX",
         "matplotlib",
         "tqdm",
+        "pycocoevalcap",  # COCO caption metrics (eval_captions.py); METEOR and its PTB tokenizer run Java
     ],
     extras_require={
         # convert: scripts/convert_checkpoint.py (fairseq <-> Hugging Face); pinned to what the tests ran with

@@ -133,6 +133,7 @@ def write(images, args, tmp, skipped):
     meta = {"splits": {s: {"images": len(ims), "captions": sum(len(im.captions) for im in ims)}
                        for s, ims in by_split.items() if ims},
             "skipped": skipped, "tokenizer": args.tokenizer, "lowercase": args.lowercase, "images_root": root,
+            "bpe_encoder": args.bpe_encoder, "bpe_vocab": args.bpe_vocab, "spm_model": args.spm_model,
             "sources": {"karpathy": args.karpathy, "captions": [p for p, _ in args.captions]}}
     cli.write_atomic(os.path.join(tmp, "meta.json"), json.dumps(meta, indent=2))
     return meta

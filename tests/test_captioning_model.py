@@ -2,12 +2,14 @@
 and fairseq's TransformerDecoder, on batches of the COCO fixture (TEMPLATED CIFAR captions, real
 photos): label-smoothed loss and gradients with the encoder frozen or trained at its own lr scale;
 fairseq's SequenceGenerator with beam 1 equals greedy decoding."""
+import json
+
 import pytest
 import torch
 
 import d2v_ext  # noqa: F401
 from coco_fixture import write_fixture
-from helpers import PRETRAIN_CONFIGS, hydra_train, require_data, run_script
+from helpers import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train, json_records, require_data, run_script
 from test_coco_task import task_of
 
 pytestmark = pytest.mark.e2e
@@ -108,3 +110,66 @@ def test_beam_one_is_greedy_decoding(setup):
         hyps = [h[0]["tokens"].tolist() for h in gen.generate([model], batch)]
         want = greedy(model, batch["net_input"]["source"], task.dictionary.eos(), task.dictionary.pad(), 13)
     assert hyps == want and len({tuple(h) for h in hyps}) > 1
+
+
+@pytest.fixture(scope="module")
+def trained(setup, tmp_path_factory):
+    """{updates: run folder} of the tiny recipe trained for 150 updates and for 1 (the untrained reference)."""
+    ckpt, data = setup
+    tmp = tmp_path_factory.mktemp("cap_runs")
+    runs = {}
+    for updates in (150, 1):
+        rc, log = hydra_train(FINETUNE_CONFIGS, "coco_captioning", tmp / str(updates), "+tiny=coco_captioning",
+                              f"task.data={data}", f"model.encoder_checkpoint={ckpt}", f"optimization.max_update={updates}")
+        assert rc == 0, log[-3000:]
+        runs[updates] = (tmp / str(updates), log)
+    return runs
+
+
+def test_recipe_trains_through_fairseq_hydra_train(trained):
+    run, log = trained[150]
+    assert "Data2VecCaptioningModel(" in log and "coco_captioning train:" in log
+    train = json_records(log)
+    assert len(train) >= 5 and train[-1]["loss"] < 0.7 * train[0]["loss"], [r["loss"] for r in train]
+    valid = json_records(log, "valid")
+    assert valid and valid[-1]["valid_loss"] < train[0]["loss"]  # held-out loss below the untrained start
+    assert (run / "ckpt" / "checkpoint_last.pt").is_file()
+
+
+def test_eval_captions_beats_untrained_and_the_constant_baseline(setup, trained, tmp_path):
+    _, data = setup
+    scores = {}
+    for updates, (run, _) in trained.items():
+        out = tmp_path / f"{updates}.json"
+        rc, log = run_script("eval_captions.py", "--quiet")(run / "ckpt" / "checkpoint_last.pt", "--split", "test",
+                                                            "--out", out, "--md", tmp_path / f"{updates}.md",
+                                                            "--grid", tmp_path / f"{updates}.png")
+        assert rc == 0, log[-3000:]
+        scores[updates] = json.loads(out.read_text())
+    m, untrained = scores[150]["metrics"], scores[1]["metrics"]
+    base = scores[150]["baseline_most_frequent_caption"]["metrics"]
+    print({k: (round(m[k], 1), round(untrained[k], 1), round(base[k], 1)) for k in m})
+    assert m["CIDEr-D"] > 2 * untrained["CIDEr-D"] and m["BLEU-4"] > untrained["BLEU-4"] + 5
+    assert m["CIDEr-D"] > base["CIDEr-D"] and m["BLEU-4"] > base["BLEU-4"]
+    assert "SPICE" in scores[150]["unavailable"] and "SPICE" not in m  # unavailable here, never 0
+    results = json.loads((tmp_path / "150.results.json").read_text())
+    test_ids = {im["id"] for im in json.loads((data / "test.refs.json").read_text())["images"]}
+    assert {r["image_id"] for r in results} == test_ids and all(r["caption"] for r in results)
+    assert "published: Transformer (Karpathy test)" in (tmp_path / "150.md").read_text()
+    assert (tmp_path / "150.png").stat().st_size > 10000
+
+
+@pytest.mark.parametrize("recipe", ["vision_v1", "mae", "image_dino_dino"])
+def test_every_pretraining_backbone_can_be_the_encoder(setup, tmp_path, recipe):
+    _, data = setup
+    tiny = {"image_dino_dino": "image_dino"}.get(recipe, recipe)
+    rc, log = hydra_train(PRETRAIN_CONFIGS, recipe, tmp_path / "pre", f"+tiny={tiny}",
+                          f"task.data={require_data('images', 'cifar10')}", "optimization.max_update=1")
+    assert rc == 0, log[-3000:]
+    task, model = build((tmp_path / "pre" / "ckpt" / "checkpoint_last.pt", data))
+    ds = task.load_dataset("valid")
+    batch = ds.collater([ds[i] for i in range(3)])
+    enc = model.encoder(batch["net_input"]["source"])["encoder_out"][0]
+    assert enc.dim() == 3 and enc.size(1) == 3 and enc.size(2) == 32 and enc.size(0) > 4  # (CLS + patches, B, C)
+    loss, *_ = loss_of(task, model, batch)
+    assert torch.isfinite(loss)

@@ -4,8 +4,8 @@ binarized captions (``{split}.bin/.idx``, an image's captions consecutive, in ma
 ``captions='sample'``: one item per image, its caption drawn afresh each epoch (seeded by seed,
 epoch and image: reproducible and the same on every worker). ``captions='all'``: one item per
 caption. Items are (image, caption) with the caption ending in </s>; batches carry the images as
-``net_input['source']`` (the name fairseq's SequenceGenerator reads the batch size from; with
-``padding_mask`` None: images are not padded), the
+``net_input['source']`` (the name fairseq's SequenceGenerator reads the batch size from; its
+``padding_mask`` is one unpadded position per image, from which it counts source lengths), the
 decoder input ``prev_output_tokens`` (</s> then the caption shifted right, fairseq's convention)
 and the padded ``target``; batching and ordering go by caption length.
 """
@@ -111,7 +111,7 @@ class CaptionDataset(FairseqDataset):
         prev = data_utils.collate_tokens([s["target"] for s in samples], pad, eos, move_eos_to_beginning=True)
         return {"id": torch.tensor([s["id"] for s in samples]), "image_id": torch.tensor([s["image_id"] for s in samples]),
                 "nsentences": len(samples), "ntokens": sum(len(s["target"]) for s in samples),
-                "net_input": {"source": torch.stack([s["source"] for s in samples]), "padding_mask": None,
-                              "prev_output_tokens": prev},
+                "net_input": {"source": torch.stack([s["source"] for s in samples]), "prev_output_tokens": prev,
+                              "padding_mask": torch.zeros(len(samples), 1, dtype=torch.bool)},
                 "target": target}
 

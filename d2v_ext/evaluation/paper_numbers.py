@@ -32,3 +32,9 @@ IMAGENET_TOP1 = {
     "DINO": {"ViT-B": 82.8, "ViT-L": None}, "iBOT": {"ViT-B": 83.8, "ViT-L": None},
     "MaskFeat": {"ViT-B": 84.0, "ViT-L": 85.7}, "data2vec 2.0": {"ViT-B": None, "ViT-L": 86.8},
 }
+
+# COCO captioning, Karpathy test split, cross-entropy training (../shared/docs/PAPER_NUMBERS.md;
+# X-modaler README, region-feature models): BLEU-4, METEOR, CIDEr-D, SPICE (x100).
+COCO_CAPTIONS = {"Up-Down": {"BLEU-4": 36.0, "METEOR": 27.6, "CIDEr-D": 113.1, "SPICE": 20.7},
+                 "Transformer": {"BLEU-4": 35.8, "METEOR": 28.2, "CIDEr-D": 116.6, "SPICE": 21.3},
+                 "M2": {"BLEU-4": 35.6, "METEOR": 28.1, "CIDEr-D": 116.0, "SPICE": 21.2}}
