@@ -159,14 +159,24 @@ def test_eval_captions_beats_untrained_and_the_constant_baseline(setup, trained,
     assert (tmp_path / "150.png").stat().st_size > 10000
 
 
-@pytest.mark.parametrize("recipe", ["vision_v1", "mae", "image_dino_dino"])
-def test_every_pretraining_backbone_can_be_the_encoder(setup, tmp_path, recipe):
-    _, data = setup
-    tiny = {"image_dino_dino": "image_dino"}.get(recipe, recipe)
-    rc, log = hydra_train(PRETRAIN_CONFIGS, recipe, tmp_path / "pre", f"+tiny={tiny}",
-                          f"task.data={require_data('images', 'cifar10')}", "optimization.max_update=1")
-    assert rc == 0, log[-3000:]
-    task, model = build((tmp_path / "pre" / "ckpt" / "checkpoint_last.pt", data))
+@pytest.mark.parametrize("recipe", ["vision_v1", "mae", "image_dino_dino", "imagenet_v2 (fine-tuned)"])
+def test_every_vision_backbone_can_be_the_encoder(setup, tmp_path, recipe):
+    from helpers import FINETUNE_CONFIGS
+
+    ckpt, data = setup
+    cifar = require_data("images", "cifar10")
+    if recipe.endswith("(fine-tuned)"):  # a fine-tuned classifier of the data2vec 2.0 checkpoint
+        rc, log = hydra_train(FINETUNE_CONFIGS, "imagenet_v2", tmp_path / "ft", "+tiny=imagenet_v2", f"task.data={cifar}",
+                              f"model.model_path={ckpt}", "optimization.max_update=1")
+        assert rc == 0, log[-3000:]
+        encoder = tmp_path / "ft" / "ckpt" / "checkpoint_last.pt"
+    else:
+        tiny = {"image_dino_dino": "image_dino"}.get(recipe, recipe)
+        rc, log = hydra_train(PRETRAIN_CONFIGS, recipe, tmp_path / "pre", f"+tiny={tiny}", f"task.data={cifar}",
+                              "optimization.max_update=1")
+        assert rc == 0, log[-3000:]
+        encoder = tmp_path / "pre" / "ckpt" / "checkpoint_last.pt"
+    task, model = build((encoder, data))
     ds = task.load_dataset("valid")
     batch = ds.collater([ds[i] for i in range(3)])
     enc = model.encoder(batch["net_input"]["source"])["encoder_out"][0]

@@ -2,7 +2,7 @@
 
 :func:`load_backbone` reads a checkpoint of any of these and returns a :class:`Backbone`, a module
 mapping normalised images (B, 3, H, W) to features (B, C) with ``pool='cls'`` or ``'mean'`` (and,
-for pretraining checkpoints, ``Backbone.tokens``: every output token (B, T, C), with autograd):
+``Backbone.tokens``: every output token (B, T, C), with autograd):
 
 ==============================  ==========================  =================  =========================
 checkpoint model                what                        pools              teacher (EMA) weights
@@ -13,6 +13,7 @@ data2vec_multi (IMAGE)          data2vec 2.0 pretraining    cls, mean          y
 mae                             MAE pretraining             cls, mean          no teacher
 data2vec_image_classification   v1 fine-tuned classifier    mean               no teacher
 mae_image_classification        2.0 / MAE fine-tuned        mean (or cls)      no teacher
+(every kind also gives ``Backbone.tokens``: the encoder's output tokens, for captioning)
 ==============================  ==========================  =================  =========================
 
 v1 / DINO features are read after the final LayerNorm (DINO's protocol); data2vec 2.0 and MAE
@@ -52,8 +53,7 @@ class Backbone(torch.nn.Module):
     def tokens(self, images):
         """(B, T, C) output tokens (CLS first) with autograd, for encoders trained further (captioning)."""
         if "tokens" not in self.pools:
-            raise ConfigError(f"a {self.kind} checkpoint gives pooled features only; captioning needs a pretraining "
-                              "checkpoint's token features (data2vec v1 / 2.0, DINO, MAE)")
+            raise ConfigError(f"a {self.kind} checkpoint gives no token features")
         return self._features(images, "tokens")
 
 
@@ -135,9 +135,13 @@ def _finetuned(cfg, params, ema):
     seen = []
     model.head.register_forward_hook(lambda m, args, out: seen.append(args[0]))
     mode = str(cfg.model.get("prediction_mode", "MEAN_POOLING"))
-    pools = ("cls",) if "CLS" in mode else ("mean",)
+    pools = (("cls",) if "CLS" in mode else ("mean",)) + ("tokens",)
 
     def features(images, pool):
+        if pool == "tokens":  # the encoder's output tokens, before the classifier pools them
+            if hasattr(model, "model_forward"):  # mae_image_classification (data2vec 2.0 / MAE fine-tuned)
+                return model.model_forward(images)
+            return model.model(images, mask=False)  # data2vec_image_classification (v1 fine-tuned)
         seen.clear()
         model(images)
         return seen[0]
