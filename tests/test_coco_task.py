@@ -107,3 +107,29 @@ def test_bad_data_is_named(prepared, tmp_path):
         task_of(copy).load_dataset("nosplit")
     with pytest.raises(MissingInputError, match="no dict.txt"):
         task_of(tmp_path)
+
+
+def test_rgba_cmyk_and_palette_images_become_rgb(prepared, tmp_path):
+    from PIL import Image
+
+    from helpers import require_data
+
+    data, _ = prepared
+    copy = tmp_path / "bin"
+    copy.mkdir()
+    for p in data.iterdir():
+        (copy / p.name).write_bytes(p.read_bytes())
+    photo = Image.open(require_data("images", "photos", "astronaut.png")).convert("RGB")
+    made = {"rgba.png": photo.convert("RGBA"), "cmyk.jpg": photo.convert("CMYK"), "palette.png": photo.convert("P")}
+    for name, im in made.items():
+        im.save(tmp_path / name)
+    lines = (copy / "valid.images.tsv").read_text().splitlines()
+    for k, name in enumerate(made, start=1):
+        parts = lines[k].split("\t")
+        lines[k] = "\t".join([parts[0], str(tmp_path / name), parts[2]])
+    (copy / "valid.images.tsv").write_text("\n".join(lines) + "\n")
+    ds = task_of(copy).load_dataset("valid")
+    for k, name in enumerate(made):
+        assert Image.open(tmp_path / name).mode in ("RGBA", "CMYK", "P")
+        item = ds[int(ds.first[k])]
+        assert item["source"].shape == (3, 32, 32) and torch.isfinite(item["source"]).all(), name
