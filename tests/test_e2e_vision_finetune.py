@@ -146,7 +146,9 @@ def test_every_backbone_kind_in_knn_and_linear_probe(runs, small_tree, tmp_path)
     val = CheckedImageFolder(small_tree / "val", eval_transform(32))
     for name, (ckpt, weights, pools) in backbones.items():
         model, _ = load_backbone(ckpt)
-        assert model.weights == weights and model.pools == pools, name
+        assert model.weights == weights and model.pools == pools + ("tokens",), name
+        tokens = model.tokens(val[0][0][None].expand(2, -1, -1, -1))  # every output token (captioning's encoder input)
+        assert tokens.dim() == 3 and tokens.shape[0] == 2 and tokens.shape[1] >= 16 and tokens.shape[2] == 64, (name, tokens.shape)
         for pool in pools:  # features do not depend on the batch size
             a, _ = extract(model, val, pool, batch_size=7)
             b, _ = extract(model, val, pool, batch_size=60)
