@@ -78,15 +78,20 @@ def test_every_caption_for_evaluation_and_grayscale_photos(prepared):
     assert gray and all(seen[int(ds.first[k])]["source"].shape == (3, 32, 32) for k in gray)  # photos: L and RGB
 
 
+def copied(data, dest):
+    """A copy of the prepared folder, to edit its manifests."""
+    dest.mkdir()
+    for p in data.iterdir():
+        (dest / p.name).write_bytes(p.read_bytes())
+    return dest
+
+
 def test_bad_data_is_named(prepared, tmp_path):
     from d2v_ext.data.image_folder import ImageInputError
     from d2v_ext.errors import DataError, MissingInputError
 
     data, _ = prepared
-    copy = tmp_path / "bin"
-    copy.mkdir()
-    for p in data.iterdir():
-        (copy / p.name).write_bytes(p.read_bytes())
+    copy = copied(data, tmp_path / "bin")
     lines = (copy / "valid.images.tsv").read_text().splitlines()
     (tmp_path / "corrupt.png").write_bytes(b"not an image")
     first = lines[1].split("\t")
@@ -115,10 +120,7 @@ def test_rgba_cmyk_and_palette_images_become_rgb(prepared, tmp_path):
     from helpers import require_data
 
     data, _ = prepared
-    copy = tmp_path / "bin"
-    copy.mkdir()
-    for p in data.iterdir():
-        (copy / p.name).write_bytes(p.read_bytes())
+    copy = copied(data, tmp_path / "bin")
     photo = Image.open(require_data("images", "photos", "astronaut.png")).convert("RGB")
     made = {"rgba.png": photo.convert("RGBA"), "cmyk.jpg": photo.convert("CMYK"), "palette.png": photo.convert("P")}
     for name, im in made.items():
