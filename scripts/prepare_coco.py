@@ -75,12 +75,12 @@ def check_images(images, root, problems, workers, quiet):
     """Decode every image (in parallel); problems for missing or unreadable ones. Returns the good ones."""
     from tqdm import tqdm
 
-    from d2v_ext.data.image_check import _map
+    from d2v_ext.data.image_check import check_images as decode_each
 
     paths = [str(Path(root) / im.path) for im in images]
     present = [os.path.isfile(p) for p in paths]
     good = []
-    checked = _map([p for p, ok in zip(paths, present) if ok], workers)
+    checked = decode_each([p for p, ok in zip(paths, present) if ok], workers)
     for im, path, ok in tqdm(zip(images, paths, present), total=len(images), desc="images", disable=quiet):
         if not ok:
             problems.add(im.where, f"image file {path} not found")

@@ -78,7 +78,8 @@ def check_image(path):
         return None, f"{type(e).__name__}: {e}"
 
 
-def _map(paths, workers):
+def check_images(paths, workers):
+    """check_image of each path, in order (a process pool when workers > 1)."""
     if workers <= 1:
         yield from map(check_image, paths)
         return
@@ -95,7 +96,7 @@ def check_tree(root, splits, workers=1, progress=None):
     for split, (classes, ignored) in scan_tree(root, splits).items():
         files = [(name, rel) for name, rels in classes.items() for rel in rels]
         per_class, modes, bad = Counter(), Counter(), []
-        results = _map([os.path.join(root, rel) for _, rel in files], workers)
+        results = check_images([os.path.join(root, rel) for _, rel in files], workers)
         for i, ((name, rel), (mode, reason)) in enumerate(zip(files, results), 1):
             if reason:
                 bad.append({"file": rel, "reason": reason})
