@@ -118,3 +118,30 @@ def test_data2vec2_text_backbone(pretrained, tmp_path):
                       "--out", tmp_path / "eval")
     assert rc == 0, out
     assert len(json.loads((tmp_path / "eval" / "predictions" / "en.json").read_text())) == 1190
+
+
+def test_roberta_mlm_backbone_loads_exactly(pretrained, tmp_path):
+    """The masked-LM baseline fine-tunes on SQuAD through the same recipe: at lr 0 the QA checkpoint's
+    encoder equals the pretrained roberta encoder tensor for tensor, and its LM head is gone."""
+    import torch
+
+    _, dict_file = pretrained
+    rc, log = hydra_train(PRETRAIN_CONFIGS, "text_mlm", tmp_path / "pre", "+tiny=text_mlm", f"task.data={dict_file.parent}",
+                          "optimization.max_update=10")
+    assert rc == 0, log[-3000:]
+    mlm = tmp_path / "pre" / "ckpt" / "checkpoint_last.pt"
+    rc, log = hydra_train(FINETUNE_CONFIGS, "squad", tmp_path / "ft",
+                          *squad_overrides(dict_file, mlm, "task.max_train_examples=200", "optimization.max_update=5",
+                                           "optimization.lr=[0.0]", "dataset.validate_interval_updates=5"))
+    assert rc == 0, log[-3000:]
+    assert "dropped" in log and "lm_head" in log
+    pre = torch.load(mlm, map_location="cpu", weights_only=False)["model"]
+    qa = torch.load(tmp_path / "ft" / "ckpt" / "checkpoint_last.pt", map_location="cpu", weights_only=False)["model"]
+    enc = {k[len("backbone."):]: v for k, v in qa.items() if k.startswith("backbone.")}
+    assert enc and not any("lm_head" in k for k in enc)
+    assert set(enc) == {k for k in pre if "lm_head" not in k}
+    for k, v in enc.items():
+        assert torch.equal(v, pre[k]), k
+    rc, out = eval_qa(tmp_path / "ft" / "ckpt" / "checkpoint_last.pt", require_data("xquad", "xquad.en.json"),
+                      "--out", tmp_path / "eval")
+    assert rc == 0, out

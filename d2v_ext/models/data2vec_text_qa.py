@@ -1,7 +1,7 @@
 """Model ``data2vec_text_qa``: a pretrained data2vec text encoder with a start/end span head.
 
-The encoder comes from ``model_path``: a data2vec v1 ``data2vec_text`` checkpoint or a data2vec
-2.0 ``data2vec_multi`` (text) checkpoint. Its architecture is read from the checkpoint and kept in
+The encoder comes from ``model_path``: a data2vec v1 ``data2vec_text`` checkpoint, a data2vec
+2.0 ``data2vec_multi`` (text) checkpoint or a fairseq ``roberta`` (masked-LM baseline) checkpoint. Its architecture is read from the checkpoint and kept in
 ``pretrained_model_args``, so a fine-tuned QA checkpoint loads without the pretrained file (the
 pattern of upstream's data2vec_text_classification). Pretraining-only parts (EMA teacher,
 regression head / decoder, LM head) are removed before the weights are loaded.
@@ -19,12 +19,12 @@ from ..errors import CheckpointMismatchError, ConfigError
 from ..modules.span_head import SpanHead
 
 logger = logging.getLogger(__name__)
-BACKBONES = ("data2vec_text", "data2vec_text_dino", "data2vec_multi")
+BACKBONES = ("data2vec_text", "data2vec_text_dino", "data2vec_multi", "roberta")
 
 @dataclass
 class Data2VecTextQAConfig(FairseqDataclass):
     model_path: str = field(default=MISSING, metadata={
-        "help": "pretrained data2vec text checkpoint (v1 data2vec_text or 2.0 data2vec_multi)"})
+        "help": "pretrained text checkpoint (v1 data2vec_text, 2.0 data2vec_multi or roberta)"})
     no_pretrained_weights: bool = field(default=False, metadata={
         "help": "random-init control: same architecture, weights not loaded"})
     head_dropout: float = field(default=0.0, metadata={"help": "dropout before the span head (BERT: 0.1 "
@@ -52,10 +52,13 @@ class Data2VecTextQAModel(BaseFairseqModel):
         self.backbone = backbone
         self.pad_idx = pad_idx
         self.is_v2 = cfg.pretrained_model_args._name == "data2vec_multi"
+        self.is_roberta = cfg.pretrained_model_args._name == "roberta"
         self.span_head = SpanHead(self.embed_dim(), cfg.head_dropout)
 
     def embed_dim(self):
         m = self.cfg.pretrained_model_args
+        if self.is_roberta:
+            return m.encoder_embed_dim
         return m.embed_dim if self.is_v2 else m.transformer.encoder.embed_dim
 
     def backbone_positions(self):
@@ -73,6 +76,8 @@ class Data2VecTextQAModel(BaseFairseqModel):
         backbone = build_model(cfg.pretrained_model_args, task, from_checkpoint=True)
         if cfg.pretrained_model_args._name == "data2vec_multi":
             backbone.remove_pretraining_modules(modality="text")
+        elif cfg.pretrained_model_args._name == "roberta":
+            backbone.encoder.lm_head = None  # the masked-LM output layer; features come before it
         else:
             backbone.remove_pretraining_modules()
         model = cls(cfg, backbone, task.source_dictionary.pad())
