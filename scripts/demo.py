@@ -26,6 +26,7 @@ from d2v_ext.launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_comma
 from d2v_ext.logs import iter_records
 from d2v_ext.paths import PROJECT_ROOT as ROOT
 from d2v_ext.paths import shared_data_dir
+from d2v_ext.study.text import demo_corpus
 
 
 def parse_args(argv=None):
@@ -64,26 +65,10 @@ def run(cmd, log_path, show=("train_inner", "valid")):
     print(f"    done in {time.time() - t0:.0f}s (log: {log_path})", flush=True)
 
 
-def pretraining_corpus(data: Path, out: Path):
-    """Real English text, one document per paragraph/sentence; labels and dev sets unused."""
-    from d2v_ext.data.squad_json import exclude_paragraphs, question_ids, read_squad_examples
-
-    examples, _ = read_squad_examples(data / "squad" / "dev-v1.1.json")
-    kept, _ = exclude_paragraphs(examples, question_ids(data / "xquad" / "xquad.en.json"))
-    docs = list(dict.fromkeys(e.context for e in kept))  # XQuAD's paragraphs stay unseen (zero-shot)
-    docs += [r.split("\t")[0].strip() for r in (data / "glue" / "SST-2" / "train.tsv").read_text().splitlines()[1:]]
-    for r in (data / "glue" / "VitaminC" / "train.tsv").read_text().splitlines()[1:]:
-        docs += r.split("\t")[1:3]
-    corpus = out / "pretrain_corpus.txt"
-    corpus.write_text((data / "text" / "botchan.txt").read_text(encoding="utf-8-sig") + "\n\n"
-                      + "\n\n".join(docs) + "\n")
-    return corpus
-
-
 def pretrain(args, out: Path):
     bin_dir, run_dir = out / "pretrain-bin", out / "pretrain"
     step("1/5 prepare pretraining text (GPT-2 BPE + fairseq binarizer)")
-    run([sys.executable, str(ROOT / "scripts" / "prepare_text.py"), str(pretraining_corpus(Path(args.data), out)),
+    run([sys.executable, str(ROOT / "scripts" / "prepare_text.py"), str(demo_corpus(Path(args.data), out)),
          "--out", str(bin_dir), "--workers", "2", "--quiet"], out / "prepare_text.log")
     step(f"2/5 pretrain a tiny data2vec text model ({args.pretrain_updates} updates)")
     run(hydra_train_command(

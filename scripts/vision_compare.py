@@ -24,17 +24,13 @@ from d2v_ext import cli
 from d2v_ext.errors import ConfigError, D2vExtError
 from d2v_ext.launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_command, tiny_override
 from d2v_ext.paths import shared_data_dir
+from d2v_ext.study.vision import METHODS as STUDY_METHODS
+from d2v_ext.study.vision import TINY_FINETUNE  # noqa: F401  (used below)
 
-# method: (pretraining recipe or None, fine-tuning recipe, extra fine-tuning overrides)
-METHODS = {
-    "data2vec v1": ("vision_v1", "imagenet_v1", ()),
-    "data2vec 2.0": ("image_v2", "imagenet_v2", ()),
-    "MAE": ("mae", "imagenet_mae", ()),
-    "DINO": ("image_dino_dino", "imagenet_v1", ()),
-    "supervised ViT": (None, "imagenet_v2", ("model.no_pretrained_weights=true",)),
-    "untrained": (None, None, ()),
-}
-TINY_FINETUNE = {"imagenet_v1": "imagenet_v1", "imagenet_v2": "imagenet_v2", "imagenet_mae": "imagenet_v2"}
+# method: (pretraining recipe or None, fine-tuning recipe, extra fine-tuning overrides), the study's
+LABELS = {"data2vec": "data2vec v1", "data2vec2": "data2vec 2.0", "mae": "MAE", "dino": "DINO",
+          "supervised": "supervised ViT", "untrained": "untrained"}
+METHODS = {LABELS[k]: v for k, v in STUDY_METHODS.items()}
 SCRIPTS = Path(__file__).resolve().parent
 
 

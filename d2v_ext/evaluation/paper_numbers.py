@@ -38,3 +38,6 @@ IMAGENET_TOP1 = {
 COCO_CAPTIONS = {"Up-Down": {"BLEU-4": 36.0, "METEOR": 27.6, "CIDEr-D": 113.1, "SPICE": 20.7},
                  "Transformer": {"BLEU-4": 35.8, "METEOR": 28.2, "CIDEr-D": 116.6, "SPICE": 21.3},
                  "M2": {"BLEU-4": 35.6, "METEOR": 28.1, "CIDEr-D": 116.0, "SPICE": 21.2}}
+
+# DINO (Caron et al. 2021; facebookresearch/dino README): ImageNet top-1 of frozen features, (k-NN, linear).
+DINO_FROZEN = {"ViT-S/16": (74.5, 77.0), "ViT-B/16": (76.1, 78.2)}

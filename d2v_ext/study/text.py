@@ -1,0 +1,214 @@
+"""The study's text units: corpus -> pretraining per method -> GLUE-style fine-tuning and SQuAD -> XQuAD.
+
+Every method fine-tunes through the same recipe (config/finetuning/sst_2, nli3, squad): data2vec v1
+and the MLM baseline start from ``checkpoint.finetune_from_model`` (so a killed fine-tuning resumes
+from its own checkpoint_last.pt), data2vec 2.0 from ``model.model_path``, random init from nothing
+(data2vec v1's architecture).
+"""
+import json
+from pathlib import Path
+
+from ..evaluation.glue_report import load_run
+from ..launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_command, tiny_override
+from ..logs import iter_records
+from .spec import TEXT_METHODS
+from .units import once, run_command, script
+
+XQUAD_LANGS = ("en", "de", "es", "ru", "zh", "ar")
+GLUE = {"sst2_few": ("sst_2", "SST-2", "sst2_few_train"), "sst2_many": ("sst_2", "SST-2", "sst2_many_train"),
+        "nli3": ("nli3", "VitaminC", "nli3_train")}
+
+
+def demo_corpus(data: Path, out: Path):
+    """Real English text, one document per paragraph/sentence; labels and dev sets unused: botchan.txt,
+    the SQuAD dev paragraphs not in XQuAD (XQuAD stays unseen), SST-2 and VitaminC training text."""
+    from ..data.squad_json import exclude_paragraphs, question_ids, read_squad_examples
+
+    examples, _ = read_squad_examples(data / "squad" / "dev-v1.1.json")
+    kept, _ = exclude_paragraphs(examples, question_ids(data / "xquad" / "xquad.en.json"))
+    docs = list(dict.fromkeys(e.context for e in kept))
+    docs += [r.split("\t")[0].strip() for r in (data / "glue" / "SST-2" / "train.tsv").read_text().splitlines()[1:]]
+    for r in (data / "glue" / "VitaminC" / "train.tsv").read_text().splitlines()[1:]:
+        docs += r.split("\t")[1:3]
+    corpus = out / "pretrain_corpus.txt"
+    corpus.write_text((data / "text" / "botchan.txt").read_text(encoding="utf-8-sig") + "\n\n"
+                      + "\n\n".join(docs) + "\n")
+    return corpus
+
+
+def train_log_curve(run_dir, key="loss"):
+    """[[num_updates, value], ...] of the train_inner records of ``run_dir/hydra_train.log``."""
+    log = Path(run_dir) / "hydra_train.log"
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    return [[int(float(r["num_updates"])), float(r[key])] for _, r in iter_records(lines, str(log), {"train_inner"})
+            if key in r and "num_updates" in r]
+
+
+class Text:
+    def __init__(self, spec, out: Path, progress):
+        self.spec, self.b, self.out, self.progress = spec, spec.budget, out / "text", progress
+        self.tiny = self.b["tiny_recipes"]
+
+    # --- shared inputs -------------------------------------------------------------------------
+    def corpus(self):
+        unit = self.out / "corpus"
+
+        def make():
+            unit.mkdir(parents=True, exist_ok=True)
+            if self.spec.text.corpus:
+                text = unit / "pretrain_corpus.txt"
+                text.write_text("\n\n".join(Path(c).read_text(encoding="utf-8-sig") for c in self.spec.text.corpus))
+            else:
+                text = demo_corpus(self.spec.data, unit)
+            script("prepare_text.py", text, "--out", unit / "bin", "--workers", "2", "--quiet",
+                   unit=unit, log_name="prepare.log")
+            return {"bin": str(unit / "bin"), "dict": str(unit / "bin" / "dict.txt")}
+        return once(unit, make, self.progress)
+
+    def glue_data(self, task):
+        name, folder, size_key = GLUE[task]
+        unit = self.out / "data" / task
+
+        def make():
+            extra = ["--max-train", self.b[size_key]] if self.b[size_key] else []
+            script("prepare_glue.py", "--task", name, "--input", self.spec.data / "glue" / folder, "--dict",
+                   self.corpus()["dict"], "--out", unit / "bin", "--workers", "2", *extra, unit=unit, log_name="prepare.log")
+            labels = [r.split("\t")[-1].strip() for r in (self.spec.data / "glue" / folder / "dev.tsv").read_text().splitlines()[1:] if r]
+            return {"bin": str(unit / "bin"), "majority": 100.0 * max(map(labels.count, set(labels))) / len(labels)}
+        return once(unit, make, self.progress)
+
+    # --- pretraining ---------------------------------------------------------------------------
+    def pretrain(self, method, seed):
+        recipe, seed = TEXT_METHODS[method], self.spec.text.pretrain_seed(seed)
+        unit = self.out / "pretrain" / f"{method}-s{seed}"
+        curve = self.spec.curve and method in self.spec.curve["methods"]
+
+        def make():
+            ups, every = self.b["text_pretrain_updates"], self.b["text_save_every"]
+            ov = [tiny_override(recipe)] if self.tiny else []
+            ov += [f"task.data={self.corpus()['bin']}", f"common.seed={seed}", "common.log_interval=10"]
+            if ups:
+                ov.append(f"optimization.max_update={ups}")
+                if recipe != "text_mlm":
+                    ov.append(f"model.ema_anneal_end_step={ups}")
+            if every:
+                ov += [f"checkpoint.save_interval_updates={every}", f"dataset.validate_interval_updates={every}"]
+            if curve:
+                ov.append("checkpoint.keep_interval_updates=-1")   # every budget-curve point stays
+            if recipe == "text_v1":  # the demo's measured fix: layer-normalised targets collapse at this scale
+                ov += ["model.instance_norm_target_layer=true", "model.layer_norm_target_layer=false"]
+            run_command(hydra_train_command(PRETRAIN_CONFIGS, recipe, *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            return {"checkpoint": str(unit / "ckpt" / "checkpoint_last.pt"), "recipe": recipe,
+                    "loss_curve": train_log_curve(unit)}
+        return once(unit, make, self.progress)
+
+    def checkpoint_at(self, method, seed, updates):
+        """The pretraining checkpoint of ``method`` after ``updates`` updates (a budget-curve point)."""
+        ckpt_dir = Path(self.pretrain(method, seed)["checkpoint"]).parent
+        found = sorted(ckpt_dir.glob(f"checkpoint_*_{updates}.pt"))
+        if not found:
+            from ..errors import MissingInputError
+            raise MissingInputError(f"{ckpt_dir}: no checkpoint_*_{updates}.pt (budget_curve.updates needs "
+                                    "checkpoints kept every text_save_every updates)")
+        return found[0]
+
+    # --- fine-tuning ---------------------------------------------------------------------------
+    def init_overrides(self, method, seed, ckpt=None):
+        """Where the weights come from. restore_file is always the run's own checkpoint_last.pt and
+        nothing is reset, so a killed run resumes where it stopped (the GLUE recipes reset the
+        optimizer, meters and data loader because they restore the pretrained file directly, and the
+        tiny recipe saves no optimizer state, without which fairseq restarts at update 0)."""
+        resume = ["checkpoint.restore_file=checkpoint_last.pt", "checkpoint.reset_optimizer=false",
+                  "checkpoint.reset_dataloader=false", "checkpoint.reset_meters=false",
+                  "checkpoint.no_save_optimizer_state=false"]  # fairseq restores num_updates from it
+        if method == "random":
+            return resume
+        ckpt = ckpt or self.pretrain(method, seed)["checkpoint"]
+        if method == "data2vec2":
+            return ["model=data2vec2_text", f"model.model_path={ckpt}"] + resume
+        model = ["model=roberta_tiny" if self.tiny else "model=roberta_base"] if method == "mlm" else []
+        return model + resume + [f"checkpoint.finetune_from_model={ckpt}"]
+
+    def glue(self, task, method, seed, unit=None, ckpt=None):
+        """Best dev accuracy of one fine-tuning run (the paper's protocol: best validation)."""
+        unit = unit or self.out / task / f"{method}-s{seed}"
+
+        def make():
+            data, ups = self.glue_data(task), self.b["glue_updates"]
+            ov = ["+tiny=glue"] if self.tiny else []
+            ov += [f"task.data={data['bin']}", f"common.seed={seed}", "dataset.validate_interval=1000",
+                   "checkpoint.save_interval=1000", "optimization.max_epoch=1000"]
+            if ups:
+                every = max(1, ups // 5)
+                ov += [f"optimization.max_update={ups}", f"lr_scheduler.warmup_updates={max(1, ups * 6 // 100)}",
+                       f"dataset.validate_interval_updates={every}", f"checkpoint.save_interval_updates={every}"]
+            if self.b["glue_lr"]:
+                ov.append(f"optimization.lr=[{self.b['glue_lr']}]")
+            ov += self.init_overrides(method, seed, ckpt)
+            run_command(hydra_train_command(FINETUNE_CONFIGS, GLUE[task][0], *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            run = load_run(unit)
+            return {"metric": "accuracy", "value": run.best, "log": str(unit / "hydra_train.log")}
+        return once(unit, make, self.progress, leaf=True)
+
+    def squad_xquad(self, method, seed):
+        """SQuAD (the dev paragraphs not in XQuAD) fine-tuning, then zero-shot XQuAD in 6 languages."""
+        unit, data = self.out / "squad_xquad" / f"{method}-s{seed}", self.spec.data
+        xquad = [data / "xquad" / f"xquad.{lang}.json" for lang in XQUAD_LANGS]
+
+        def make():
+            arch = "data2vec" if method == "random" else method
+            ov = ["+tiny=squad"] if self.tiny else []
+            ov += [f"task.data={data / 'squad'}", "task.train_file=dev-v1.1.json", f"task.valid_file={xquad[0]}",
+                   f"task.exclude_paragraphs_of={xquad[0]}", f"task.dict_file={self.corpus()['dict']}",
+                   f"model.model_path={self.pretrain(arch, seed)['checkpoint']}", f"common.seed={seed}",
+                   f"model.no_pretrained_weights={str(method == 'random').lower()}"]
+            if self.b["squad_updates"]:
+                ov.append(f"optimization.max_update={self.b['squad_updates']}")
+            if self.b["squad_train_examples"]:
+                ov.append(f"task.max_train_examples={self.b['squad_train_examples']}")
+            run_command(hydra_train_command(FINETUNE_CONFIGS, "squad", *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            script("eval_qa.py", unit / "ckpt" / "checkpoint_last.pt", *xquad, "--out", unit / "xquad",
+                   unit=unit, log_name="eval.log")
+            res = json.loads((unit / "xquad" / "results.json").read_text())
+            return {"metric": "f1", "value": res["average"]["f1"], "exact_match": res["average"]["exact_match"],
+                    "baseline_f1": res["average"]["baseline_f1"],
+                    "per_language": {r["name"]: r["f1"] for r in res["files"]}}
+        return once(unit, make, self.progress, leaf=True)
+
+    # --- the whole modality --------------------------------------------------------------------
+    def leaves(self):
+        n = len(self.spec.text.tasks) * len(self.spec.text.methods) * len(self.spec.seeds)
+        if self.spec.curve:
+            n += len(self.spec.curve["methods"]) * len(self.spec.curve["updates"]) * len(self.spec.seeds)
+        return n
+
+    def run(self):
+        """{task: {method: {seed: result}}}, plus "floors" and "pretraining" and "curve"."""
+        res, floors = {}, {}
+        for method in self.spec.text.methods:  # pretraining first: one block per method
+            if TEXT_METHODS[method]:
+                for seed in dict.fromkeys(map(self.spec.text.pretrain_seed, self.spec.seeds)):
+                    self.pretrain(method, seed)
+        for task in self.spec.text.tasks:
+            for method in self.spec.text.methods:
+                for seed in self.spec.seeds:
+                    r = self.squad_xquad(method, seed) if task == "squad_xquad" else self.glue(task, method, seed)
+                    res.setdefault(task, {}).setdefault(method, {})[seed] = r
+                    if task == "squad_xquad":
+                        floors[task] = ("first-3-words baseline F1", r["baseline_f1"])
+            if task in GLUE:
+                floors[task] = ("majority class", self.glue_data(task)["majority"])
+        pre = {m: self.pretrain(m, self.spec.text.pretrain_seeds[0])["loss_curve"]
+               for m in self.spec.text.methods if TEXT_METHODS[m]}
+        curve = {}
+        if self.spec.curve:
+            task = self.spec.curve["task"]
+            for method in self.spec.curve["methods"]:
+                for u in self.spec.curve["updates"]:
+                    for seed in self.spec.seeds:
+                        ckpt = self.checkpoint_at(method, seed, u)
+                        r = self.glue(task, method, seed, unit=self.out / "curve" / f"{method}-u{u}-s{seed}", ckpt=ckpt)
+                        curve.setdefault(method, {}).setdefault(u, {})[seed] = r
+            curve = {"task": task, "points": curve,
+                     "zero": {s: res[task]["random"][s] for s in self.spec.seeds} if "random" in res.get(task, {}) else None}
+        return {"tasks": res, "floors": floors, "pretraining": pre, "curve": curve}
