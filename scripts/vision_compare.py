@@ -25,7 +25,7 @@ from d2v_ext.errors import ConfigError, D2vExtError
 from d2v_ext.launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_command, tiny_override
 from d2v_ext.paths import shared_data_dir
 from d2v_ext.study.vision import METHODS as STUDY_METHODS
-from d2v_ext.study.vision import TINY_FINETUNE  # noqa: F401  (used below)
+from d2v_ext.study.vision import TINY_FINETUNE
 
 # method: (pretraining recipe or None, fine-tuning recipe, extra fine-tuning overrides), the study's
 LABELS = {"data2vec": "data2vec v1", "data2vec2": "data2vec 2.0", "mae": "MAE", "dino": "DINO",
