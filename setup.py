@@ -19,6 +19,7 @@ setup(
         "tensorboardX",
         "matplotlib",
         "tqdm",
+        "hydra-submitit-launcher==1.2.0",  # scripts/study.py --launcher slurm (hydra/launcher=submitit_slurm)
         "pycocoevalcap",  # COCO caption metrics (eval_captions.py); METEOR and its PTB tokenizer run Java
     ],
     extras_require={

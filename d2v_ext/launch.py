@@ -26,7 +26,7 @@ def hydra_train_command(config_dir, config_name, *overrides, run_dir=None, save_
 # The tiny CPU version of each pretraining recipe: config/pretraining/tiny/<name>.yaml, used as +tiny=<name>.
 TINY = {"text_v1": "text_v1", "text_v2": "text_v2", "vision_v1": "vision_v1", "image_v2": "image_v2",
         "image_dino_data2vec": "image_dino", "image_dino_dino": "image_dino", "image_dino_both": "image_dino",
-        "text_dino": "text_dino", "mae": "mae"}
+        "text_dino": "text_dino", "mae": "mae", "text_mlm": "text_mlm"}
 
 
 def tiny_override(recipe):

@@ -16,6 +16,7 @@ from d2v_ext.data.binarize import binarize_monolingual
 from d2v_ext.data.bpe import TextInputError, encode_lines, read_text_lines
 from d2v_ext.data.dictionary import check_dictionary_file
 from d2v_ext.data.output_dir import staged_output
+from d2v_ext.errors import ConfigError
 from d2v_ext.paths import default_gpt2_bpe_files
 
 
@@ -33,6 +34,9 @@ def parse_args(argv=None):
                    help="treat every line as its own document (sentence lists such as SST-2)")
     p.add_argument("--srcdict", default=None,
                    help="reuse this fairseq dict.txt (e.g. a checkpoint's) instead of building one")
+    p.add_argument("--vocab-size", type=int, default=None, metavar="N",
+                   help="keep the N most frequent BPE tokens (fairseq's --nwordssrc; the rest become <unk>); "
+                        "default: every token seen. Not with --srcdict")
     p.add_argument("--bpe-encoder", default=enc, help="GPT-2 encoder.json (default: bundled copy)")
     p.add_argument("--bpe-vocab", default=voc, help="GPT-2 vocab.bpe (default: bundled copy)")
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="parallel workers")
@@ -112,6 +116,9 @@ def main(argv=None):
     cli.check_output_dir(args.out, "--out")
     if args.srcdict:
         check_dictionary_file(args.srcdict, "--srcdict")
+    if args.vocab_size is not None and (args.vocab_size < 8 or args.srcdict):
+        raise ConfigError(f"--vocab-size {args.vocab_size}: expected at least 8, and not with --srcdict "
+                          "(a given dictionary is used as it is)")
     inputs = args.inputs + (args.valid or [])
     total = sum(os.path.getsize(p) for p in inputs if os.path.isfile(p))
     with staged_output(args.out) as tmp:
@@ -120,7 +127,7 @@ def main(argv=None):
             raise TextInputError(f"{', '.join(args.valid or args.inputs)}: the valid split is empty; give --valid "
                                  "files or more input text")
         paths = {s: os.path.join(tmp, f"{s}.bpe") for s in ("train", "valid")}
-        binarize_monolingual(tmp, paths["train"], paths["valid"], args.srcdict, args.workers)
+        binarize_monolingual(tmp, paths["train"], paths["valid"], args.srcdict, args.workers, nwords=args.vocab_size)
         if not args.keep_bpe:
             for p in paths.values():
                 os.remove(p)

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from d2v_ext import cli
+from d2v_ext.errors import ConfigError
 from d2v_ext.paths import PROJECT_ROOT
 
 
@@ -29,34 +30,49 @@ def parse_args(argv=None):
     p.add_argument("spec", help="the study spec (YAML), e.g. config/study/tiny.yaml")
     p.add_argument("--out", default=str(PROJECT_ROOT / "runs" / "study"), help="work and report folder")
     p.add_argument("--check", action="store_true", help="check the spec, print the plan and stop")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="units run at once (default 1). Locally each gets cores/jobs torch threads; on "
+                        "SLURM it is the number of jobs in flight")
+    p.add_argument("--launcher", default="local", choices=["local", "basic", "slurm"],
+                   help="where training runs: local subprocesses (default), a hydra multirun with hydra's "
+                        "basic launcher, or SLURM through hydra's submitit launcher (d2v_ext/study/launchers.py)")
+    p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
+                   help="a field of hydra's submitit_slurm launcher config, repeatable: partition=..., "
+                        "gpus_per_node=1, cpus_per_task=10, mem_gb=64, timeout_min=4320, account=..., ...")
     return p.parse_args(argv)
 
 
 @cli.script("study.py")
 def main(argv=None):
     from d2v_ext.study.figures import draw
+    from d2v_ext.study.launchers import make_launcher, parse_slurm
     from d2v_ext.study.report import aggregate, markdown
     from d2v_ext.study.spec import load_spec
     from d2v_ext.study.text import Text
-    from d2v_ext.study.units import Progress
+    from d2v_ext.study.units import Runner
     from d2v_ext.study.vision import Vision
 
     args = parse_args(argv)
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: expected a positive number")
+    launcher = make_launcher(args.launcher, args.jobs, parse_slurm(args.slurm))
     spec = load_spec(args.spec)
     out = Path(args.out).resolve()
     cli.check_output_dir(out)
-    progress = Progress(0)
-    parts = {k: cls(spec, out, progress) for k, cls in (("text", Text), ("vision", Vision)) if getattr(spec, k)}
-    progress.total = sum(p.leaves() for p in parts.values())
+    runner = Runner(launcher, args.jobs)
+    parts = {k: cls(spec, out, runner) for k, cls in (("text", Text), ("vision", Vision)) if getattr(spec, k)}
+    runner.total = sum(p.leaves() for p in parts.values())
     for k, p in parts.items():
         m = getattr(spec, k)
         print(f"[study] {k}: methods {', '.join(m.methods)}; tasks {', '.join(m.tasks)}; seeds "
               f"{', '.join(map(str, spec.seeds))} (pretraining seeds {', '.join(map(str, m.pretrain_seeds))})")
-    print(f"[study] preset {spec.preset}: {progress.total} results to compute or reuse under {out}", flush=True)
+    print(f"[study] preset {spec.preset}: {runner.total} results to compute or reuse under {out} "
+          f"({args.launcher} launcher, {args.jobs} at a time)", flush=True)
     if args.check:
         return 0
     t0 = time.time()
-    results = {k: p.run() for k, p in parts.items()}
+    done = runner.map([job for p in parts.values() for job in p.jobs()])
+    results = {k: p.assemble(done) for k, p in parts.items()}
     agg = aggregate(results)
     md = markdown(agg, spec, (time.time() - t0) / 60)
     cli.write_atomic(out / "report.md", md)

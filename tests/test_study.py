@@ -212,3 +212,36 @@ def test_the_shipped_specs_check(name):
     rc, out = study(PROJECT_ROOT / "config" / "study" / f"{name}.yaml", "--check", "--out", "/tmp/d2v_ext_study_check")
     assert rc == 0, out
     assert "results to compute or reuse" in out
+
+
+@pytest.mark.e2e
+def test_every_method_gets_the_presets_encoder_size_and_vocabulary(tmp_path):
+    """budget text_vocab/dim/ffn/layers/heads reach every pretraining recipe and fine-tuning model:
+    the checkpoints of all four methods, pretrained and fine-tuned, have the same encoder shapes."""
+    import torch
+
+    spec = write_spec(tmp_path, f"""preset: tiny
+seeds: [1]
+text:
+  corpus: {require_data("text", "botchan.txt")}
+  methods: [data2vec, data2vec2, mlm, random]
+  tasks: [sst2_few]
+budget: {{text_pretrain_updates: 4, text_save_every: 4, sst2_few_train: 100, glue_updates: 4,
+          text_vocab: 600, text_dim: 32, text_ffn: 96, text_layers: 2, text_heads: 4}}
+""")
+    rc, log = study(spec, "--out", tmp_path / "out")
+    assert rc == 0, log[-4000:]
+    out = tmp_path / "out" / "text"
+    assert len((out / "corpus" / "bin" / "dict.txt").read_text().splitlines()) == 600 - 4  # + 4 specials
+
+    def shapes(path):
+        sd = torch.load(path, map_location="cpu", weights_only=False)["model"]
+        emb = [v.shape for k, v in sd.items() if k.endswith("embed_tokens.weight") and "decoder" not in k]
+        fc1 = {v.shape for k, v in sd.items() if re.search(r"(fc1|mlp\.fc1)\.weight$", k) and "decoder" not in k}
+        layers = {m.group(1) for k in sd for m in [re.search(r"(?:layers|blocks)\.(\d+)\.", k)] if m and "decoder" not in k}
+        return emb[0], fc1, len(layers)
+
+    for ckpt in [*out.glob("pretrain/*/ckpt/checkpoint_last.pt"), *out.glob("sst2_few/*/ckpt/checkpoint_last.pt")]:
+        emb, fc1, layers = shapes(ckpt)
+        assert emb == (600, 32) and fc1 == {(96, 32)} and layers == 2, (ckpt, emb, fc1, layers)
+    assert len(list(out.glob("sst2_few/*/ckpt/checkpoint_last.pt"))) == 4

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 from ..evaluation.glue_report import load_run
-from ..launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_command, tiny_override
+from ..launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, tiny_override
 from ..logs import iter_records
+from .sizes import FINETUNE, size_overrides
 from .spec import TEXT_METHODS
-from .units import once, run_command, script
 
 XQUAD_LANGS = ("en", "de", "es", "ru", "zh", "ar")
 GLUE = {"sst2_few": ("sst_2", "SST-2", "sst2_few_train"), "sst2_many": ("sst_2", "SST-2", "sst2_many_train"),
@@ -45,8 +45,8 @@ def train_log_curve(run_dir, key="loss"):
 
 
 class Text:
-    def __init__(self, spec, out: Path, progress):
-        self.spec, self.b, self.out, self.progress = spec, spec.budget, out / "text", progress
+    def __init__(self, spec, out: Path, runner):
+        self.spec, self.b, self.out, self.runner = spec, spec.budget, out / "text", runner
         self.tiny = self.b["tiny_recipes"]
 
     # --- shared inputs -------------------------------------------------------------------------
@@ -60,10 +60,11 @@ class Text:
                 text.write_text("\n\n".join(Path(c).read_text(encoding="utf-8-sig") for c in self.spec.text.corpus))
             else:
                 text = demo_corpus(self.spec.data, unit)
-            script("prepare_text.py", text, "--out", unit / "bin", "--workers", "2", "--quiet",
-                   unit=unit, log_name="prepare.log")
+            vocab = ["--vocab-size", self.b["text_vocab"]] if self.b["text_vocab"] else []
+            self.runner.script("prepare_text.py", text, "--out", unit / "bin", "--workers", "2", "--quiet", *vocab,
+                               unit=unit, log_name="prepare.log")
             return {"bin": str(unit / "bin"), "dict": str(unit / "bin" / "dict.txt")}
-        return once(unit, make, self.progress)
+        return self.runner.once(unit, make)
 
     def glue_data(self, task):
         name, folder, size_key = GLUE[task]
@@ -71,11 +72,11 @@ class Text:
 
         def make():
             extra = ["--max-train", self.b[size_key]] if self.b[size_key] else []
-            script("prepare_glue.py", "--task", name, "--input", self.spec.data / "glue" / folder, "--dict",
+            self.runner.script("prepare_glue.py", "--task", name, "--input", self.spec.data / "glue" / folder, "--dict",
                    self.corpus()["dict"], "--out", unit / "bin", "--workers", "2", *extra, unit=unit, log_name="prepare.log")
             labels = [r.split("\t")[-1].strip() for r in (self.spec.data / "glue" / folder / "dev.tsv").read_text().splitlines()[1:] if r]
             return {"bin": str(unit / "bin"), "majority": 100.0 * max(map(labels.count, set(labels))) / len(labels)}
-        return once(unit, make, self.progress)
+        return self.runner.once(unit, make)
 
     # --- pretraining ---------------------------------------------------------------------------
     def pretrain(self, method, seed):
@@ -95,12 +96,13 @@ class Text:
                 ov += [f"checkpoint.save_interval_updates={every}", f"dataset.validate_interval_updates={every}"]
             if curve:
                 ov.append("checkpoint.keep_interval_updates=-1")   # every budget-curve point stays
+            ov += size_overrides(self.b, recipe)
             if recipe == "text_v1":  # the demo's measured fix: layer-normalised targets collapse at this scale
                 ov += ["model.instance_norm_target_layer=true", "model.layer_norm_target_layer=false"]
-            run_command(hydra_train_command(PRETRAIN_CONFIGS, recipe, *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            self.runner.train(PRETRAIN_CONFIGS, recipe, *ov, unit=unit)
             return {"checkpoint": str(unit / "ckpt" / "checkpoint_last.pt"), "recipe": recipe,
                     "loss_curve": train_log_curve(unit)}
-        return once(unit, make, self.progress)
+        return self.runner.once(unit, make)
 
     def checkpoint_at(self, method, seed, updates):
         """The pretraining checkpoint of ``method`` after ``updates`` updates (a budget-curve point)."""
@@ -121,13 +123,14 @@ class Text:
         resume = ["checkpoint.restore_file=checkpoint_last.pt", "checkpoint.reset_optimizer=false",
                   "checkpoint.reset_dataloader=false", "checkpoint.reset_meters=false",
                   "checkpoint.no_save_optimizer_state=false"]  # fairseq restores num_updates from it
+        size = size_overrides(self.b, FINETUNE.get(method), pretraining=False)
         if method == "random":
-            return resume
+            return size + resume
         ckpt = ckpt or self.pretrain(method, seed)["checkpoint"]
         if method == "data2vec2":
             return ["model=data2vec2_text", f"model.model_path={ckpt}"] + resume
         model = ["model=roberta_tiny" if self.tiny else "model=roberta_base"] if method == "mlm" else []
-        return model + resume + [f"checkpoint.finetune_from_model={ckpt}"]
+        return model + size + resume + [f"checkpoint.finetune_from_model={ckpt}"]
 
     def glue(self, task, method, seed, unit=None, ckpt=None):
         """Best dev accuracy of one fine-tuning run (the paper's protocol: best validation)."""
@@ -145,10 +148,10 @@ class Text:
             if self.b["glue_lr"]:
                 ov.append(f"optimization.lr=[{self.b['glue_lr']}]")
             ov += self.init_overrides(method, seed, ckpt)
-            run_command(hydra_train_command(FINETUNE_CONFIGS, GLUE[task][0], *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            self.runner.train(FINETUNE_CONFIGS, GLUE[task][0], *ov, unit=unit)
             run = load_run(unit)
             return {"metric": "accuracy", "value": run.best, "log": str(unit / "hydra_train.log")}
-        return once(unit, make, self.progress, leaf=True)
+        return self.runner.once(unit, make, leaf=True)
 
     def squad_xquad(self, method, seed):
         """SQuAD (the dev paragraphs not in XQuAD) fine-tuning, then zero-shot XQuAD in 6 languages."""
@@ -166,14 +169,14 @@ class Text:
                 ov.append(f"optimization.max_update={self.b['squad_updates']}")
             if self.b["squad_train_examples"]:
                 ov.append(f"task.max_train_examples={self.b['squad_train_examples']}")
-            run_command(hydra_train_command(FINETUNE_CONFIGS, "squad", *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
-            script("eval_qa.py", unit / "ckpt" / "checkpoint_last.pt", *xquad, "--out", unit / "xquad",
+            self.runner.train(FINETUNE_CONFIGS, "squad", *ov, unit=unit)
+            self.runner.script("eval_qa.py", unit / "ckpt" / "checkpoint_last.pt", *xquad, "--out", unit / "xquad",
                    unit=unit, log_name="eval.log")
             res = json.loads((unit / "xquad" / "results.json").read_text())
             return {"metric": "f1", "value": res["average"]["f1"], "exact_match": res["average"]["exact_match"],
                     "baseline_f1": res["average"]["baseline_f1"],
                     "per_language": {r["name"]: r["f1"] for r in res["files"]}}
-        return once(unit, make, self.progress, leaf=True)
+        return self.runner.once(unit, make, leaf=True)
 
     # --- the whole modality --------------------------------------------------------------------
     def leaves(self):
@@ -182,33 +185,55 @@ class Text:
             n += len(self.spec.curve["methods"]) * len(self.spec.curve["updates"]) * len(self.spec.seeds)
         return n
 
-    def run(self):
-        """{task: {method: {seed: result}}}, plus "floors" and "pretraining" and "curve"."""
-        res, floors = {}, {}
-        for method in self.spec.text.methods:  # pretraining first: one block per method
+    def curve_point(self, task, method, updates, seed):
+        """The budget curve's fine-tuning from the pretraining checkpoint kept at ``updates``; at the
+        end of pretraining that is the task's own run (the same checkpoint), reused."""
+        t = self.spec.text
+        if updates == self.b["text_pretrain_updates"] and task in t.tasks and method in t.methods:
+            return self.glue(task, method, seed)
+        return self.glue(task, method, seed, unit=self.out / "curve" / f"{method}-u{updates}-s{seed}",
+                         ckpt=self.checkpoint_at(method, seed, updates))
+
+    def jobs(self):
+        """[(key, fn)]: the pretraining runs first, then every leaf result (task x method x seed, and the
+        budget curve's points); :meth:`assemble` reads their results back by key."""
+        t, work = self.spec.text, []
+        for method in t.methods:
             if TEXT_METHODS[method]:
-                for seed in dict.fromkeys(map(self.spec.text.pretrain_seed, self.spec.seeds)):
-                    self.pretrain(method, seed)
-        for task in self.spec.text.tasks:
-            for method in self.spec.text.methods:
+                for seed in dict.fromkeys(map(t.pretrain_seed, self.spec.seeds)):
+                    work.append((("pretrain", method, seed), lambda m=method, s=seed: self.pretrain(m, s)))
+        for task in t.tasks:
+            for method in t.methods:
                 for seed in self.spec.seeds:
-                    r = self.squad_xquad(method, seed) if task == "squad_xquad" else self.glue(task, method, seed)
-                    res.setdefault(task, {}).setdefault(method, {})[seed] = r
-                    if task == "squad_xquad":
-                        floors[task] = ("first-3-words baseline F1", r["baseline_f1"])
-            if task in GLUE:
-                floors[task] = ("majority class", self.glue_data(task)["majority"])
-        pre = {m: self.pretrain(m, self.spec.text.pretrain_seeds[0])["loss_curve"]
-               for m in self.spec.text.methods if TEXT_METHODS[m]}
-        curve = {}
+                    fn = self.squad_xquad if task == "squad_xquad" else lambda m, s, task=task: self.glue(task, m, s)
+                    work.append(((task, method, seed), lambda fn=fn, m=method, s=seed: fn(m, s)))
         if self.spec.curve:
             task = self.spec.curve["task"]
             for method in self.spec.curve["methods"]:
                 for u in self.spec.curve["updates"]:
                     for seed in self.spec.seeds:
-                        ckpt = self.checkpoint_at(method, seed, u)
-                        r = self.glue(task, method, seed, unit=self.out / "curve" / f"{method}-u{u}-s{seed}", ckpt=ckpt)
-                        curve.setdefault(method, {}).setdefault(u, {})[seed] = r
-            curve = {"task": task, "points": curve,
+                        work.append((("curve", method, u, seed), lambda m=method, u=u, s=seed: self.curve_point(task, m, u, s)))
+        return [(("text",) + k, fn) for k, fn in work]
+
+    def assemble(self, done):
+        """{"tasks": {task: {method: {seed: result}}}, "floors", "pretraining", "curve"} from ``done``
+        (the results of :meth:`jobs` by key)."""
+        t, res, floors = self.spec.text, {}, {}
+        for task in t.tasks:
+            for method in t.methods:
+                for seed in self.spec.seeds:
+                    r = res.setdefault(task, {}).setdefault(method, {})[seed] = done[("text", task, method, seed)]
+                    if task == "squad_xquad":
+                        floors[task] = ("first-3-words baseline F1", r["baseline_f1"])
+            if task in GLUE:
+                floors[task] = ("majority class", self.glue_data(task)["majority"])
+        pre = {m: done[("text", "pretrain", m, t.pretrain_seed(self.spec.seeds[0]))]["loss_curve"]
+               for m in t.methods if TEXT_METHODS[m]}
+        curve = {}
+        if self.spec.curve:
+            task = self.spec.curve["task"]
+            points = {m: {u: {s: done[("text", "curve", m, u, s)] for s in self.spec.seeds}
+                          for u in self.spec.curve["updates"]} for m in self.spec.curve["methods"]}
+            curve = {"task": task, "points": points,
                      "zero": {s: res[task]["random"][s] for s in self.spec.seeds} if "random" in res.get(task, {}) else None}
         return {"tasks": res, "floors": floors, "pretraining": pre, "curve": curve}

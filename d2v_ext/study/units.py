@@ -1,19 +1,24 @@
-"""Resumable units of a study, and the progress line each one prints.
+"""Resumable units of a study, the progress line each one prints, and where their commands run.
 
 A unit is a folder. It is finished when its ``result.json`` exists (written atomically, last), and a
 finished unit is never recomputed. A training unit that crashed or was killed is rerun with the same
 command in the same folder: fairseq resumes from ``ckpt/checkpoint_last.pt``.
+
+:class:`Runner` runs the units, ``jobs`` at a time (a thread each; a unit needed by several, such as
+a pretraining, is computed once while the others wait for it). Where a unit's commands run is the
+launcher's choice (launchers.py): ``local`` subprocesses, hydra's ``basic`` launcher, or SLURM
+through hydra's submitit launcher.
 """
 import json
-import os
-import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .. import cli
-from ..errors import D2vExtError
 from ..paths import PROJECT_ROOT
+from .launchers import Local
 
 SCRIPTS = PROJECT_ROOT / "scripts"
 
@@ -21,26 +26,6 @@ SCRIPTS = PROJECT_ROOT / "scripts"
 def _clock(s):
     s = int(s)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-class Progress:
-    """Counts the study's leaf results (one per task x method x seed) and prints one line per unit
-    run with its time, the elapsed time and an ETA (mean time per leaf computed so far this call)."""
-
-    def __init__(self, total, out=None):
-        self.total, self.done, self.computed, self.start, self.out = total, 0, 0, time.time(), out
-
-    def leaf(self, recomputed):
-        self.done += 1
-        self.computed += recomputed
-
-    def line(self, name, seconds, reused=False):
-        el = time.time() - self.start
-        left = self.total - self.done
-        eta = _clock(el / self.computed * left) if self.computed else "?"
-        what = "reused" if reused else f"{seconds:.0f}s"
-        print(f"[study] {self.done}/{self.total} {name}: {what} (elapsed {_clock(el)}, ETA {eta})",
-              file=self.out or sys.stdout, flush=True)
 
 
 def read_result(unit):
@@ -53,38 +38,70 @@ def write_result(unit, result):
     return result
 
 
-def run_command(cmd, unit, log_name="console.log", cwd=None):
-    """Run ``cmd`` with its output in ``unit/log_name``; a failure names the command and the log."""
-    unit = Path(unit)
-    unit.mkdir(parents=True, exist_ok=True)
-    with open(unit / log_name, "a") as log:
-        log.write(f"\n# {' '.join(map(str, cmd))}\n")
-        log.flush()
-        rc = subprocess.run([str(c) for c in cmd], cwd=cwd or unit, stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1")).returncode
-    if rc != 0:
-        tail = (unit / log_name).read_text(errors="replace").splitlines()[-15:]
-        raise D2vExtError(f"study: {unit} failed (exit {rc}); log {unit / log_name}:\n  " + "\n  ".join(tail))
+class Runner:
+    """Runs units: ``once`` (resumable, one computation per unit however many threads ask),
+    ``train`` / ``script`` (through the launcher), ``map`` (``jobs`` at a time), and the progress
+    lines: one per unit run, with its time, the elapsed time and an ETA (the mean time per leaf
+    result computed so far this call, divided by the jobs running at once)."""
 
+    def __init__(self, launcher=None, jobs=1, out=None):
+        self.launcher, self.jobs, self.out = launcher or Local(), max(1, int(jobs)), out
+        self.total = self.done = self.computed = 0
+        self.start = time.time()
+        self._lock, self._units = threading.Lock(), {}
 
-def script(name, *args, unit, log_name):
-    run_command([sys.executable, SCRIPTS / name, *args], unit, log_name)
+    # --- progress ------------------------------------------------------------------------------
+    def line(self, name, seconds, reused=False, leaf=False, fresh=False):
+        with self._lock:
+            if leaf:
+                self.done += 1
+                self.computed += fresh
+            el = time.time() - self.start
+            eta = _clock(el / self.computed * (self.total - self.done)) if self.computed else "?"
+            what = "reused" if reused else f"{seconds:.0f}s"
+            print(f"[study] {self.done}/{self.total} {name}: {what} (elapsed {_clock(el)}, ETA {eta})",
+                  file=self.out or sys.stdout, flush=True)
 
+    # --- units ---------------------------------------------------------------------------------
+    def _unit_lock(self, unit):
+        with self._lock:
+            return self._units.setdefault(str(unit), threading.Lock())
 
-def once(unit, compute, progress=None, leaf=False):
-    """``compute()`` (a dict) into ``unit/result.json`` unless it is there; returns the result.
-    A leaf (one task x method x seed result) counts towards the progress total; every unit that
-    runs prints a line, and a reused leaf prints one too."""
-    unit = Path(unit)
-    res, t0 = read_result(unit), time.time()
-    fresh = res is None
-    if fresh:
-        unit.mkdir(parents=True, exist_ok=True)
-        res = write_result(unit, compute())
-    if progress is not None:
-        if leaf:
-            progress.leaf(fresh)
-        if fresh or leaf:
-            name = "/".join(unit.parts[-3:])
-            progress.line(name, time.time() - t0, reused=not fresh)
-    return res
+    def once(self, unit, compute, leaf=False):
+        """``compute()`` (a dict) into ``unit/result.json`` unless it is there; returns the result.
+        A leaf (one task x method x seed result) counts towards the progress total; every unit that
+        runs prints a line, and a reused leaf prints one too."""
+        unit = Path(unit)
+        with self._unit_lock(unit):
+            res, t0 = read_result(unit), time.time()
+            fresh = res is None
+            if fresh:
+                unit.mkdir(parents=True, exist_ok=True)
+                res = write_result(unit, compute())
+            if fresh or leaf:
+                self.line("/".join(unit.parts[-3:]), time.time() - t0, reused=not fresh, leaf=leaf, fresh=fresh)
+        return res
+
+    def train(self, config_dir, config_name, *overrides, unit):
+        """One ``fairseq-hydra-train`` run whose output folder is ``unit`` (checkpoints in unit/ckpt)."""
+        self.launcher.train(config_dir, config_name, overrides, Path(unit))
+
+    def script(self, name, *args, unit, log_name):
+        """``scripts/<name> args`` with its output in ``unit/log_name``."""
+        self.launcher.command([sys.executable, SCRIPTS / name, *args], Path(unit), log_name)
+
+    def map(self, work):
+        """Call every ``(key, fn)`` of ``work``, ``jobs`` at a time; ``{key: fn()}``. After a failure
+        nothing new starts, the running calls finish, and the first error is raised."""
+        if self.jobs == 1:
+            return {k: fn() for k, fn in work}
+        with ThreadPoolExecutor(self.jobs) as pool:
+            futures = {pool.submit(fn): k for k, fn in work}
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in futures if f.done() and not f.cancelled() and f.exception()]
+            if failed:
+                for f in futures:
+                    f.cancel()
+                wait(futures)
+                raise failed[0].exception()
+            return {futures[f]: f.result() for f in futures}

@@ -8,9 +8,8 @@ ones. The untrained row is the frozen-feature floor: an untrained copy of data2v
 import json
 from pathlib import Path
 
-from ..launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, hydra_train_command, tiny_override
+from ..launch import FINETUNE_CONFIGS, PRETRAIN_CONFIGS, tiny_override
 from .text import train_log_curve
-from .units import once, run_command, script
 
 METHODS = {
     "data2vec": ("vision_v1", "imagenet_v1", ()),
@@ -24,8 +23,8 @@ TINY_FINETUNE = {"imagenet_v1": "imagenet_v1", "imagenet_v2": "imagenet_v2", "im
 
 
 class Vision:
-    def __init__(self, spec, out: Path, progress):
-        self.spec, self.b, self.out, self.progress = spec, spec.budget, out / "vision", progress
+    def __init__(self, spec, out: Path, runner):
+        self.spec, self.b, self.out, self.runner = spec, spec.budget, out / "vision", runner
         self.data = str(Path(spec.vision.source).resolve())
         self.tiny = self.b["tiny_recipes"]
 
@@ -38,23 +37,24 @@ class Vision:
             ov += [f"task.data={self.data}", f"common.seed={seed}"]
             if self.b["vision_pretrain_updates"]:
                 ov.append(f"optimization.max_update={self.b['vision_pretrain_updates']}")
-            run_command(hydra_train_command(PRETRAIN_CONFIGS, recipe, *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            self.runner.train(PRETRAIN_CONFIGS, recipe, *ov, unit=unit)
             return {"checkpoint": str(unit / "ckpt" / "checkpoint_last.pt"), "recipe": recipe,
                     "loss_curve": train_log_curve(unit)}
-        return once(unit, make, self.progress)
+        return self.runner.once(unit, make)
 
     def untrained(self, seed):
         unit = self.out / "pretrain" / f"untrained-s{seed}"
 
         def make():
             base = self.pretrain("image_v2", seed)["checkpoint"]   # only its config is used
-            script("untrained_checkpoint.py", base, "--out", unit / "untrained.pt", "--seed", seed,
+            self.runner.script("untrained_checkpoint.py", base, "--out", unit / "untrained.pt", "--seed", seed,
                    unit=unit, log_name="console.log")
             return {"checkpoint": str(unit / "untrained.pt")}
-        return once(unit, make, self.progress)
+        return self.runner.once(unit, make)
 
-    def finetuned(self, method, seed):
-        """The fine-tuned classifier and its top-1 on val (eval_image.py)."""
+    def finetuned(self, method, seed, leaf=True):
+        """The fine-tuned classifier and its top-1 on val (eval_image.py); ``leaf=False`` when it is
+        only the backbone of a frozen-feature evaluation (the supervised ViT's)."""
         pre, ft, extra = METHODS[method]
         unit = self.out / "cifar_finetune" / f"{method}-s{seed}"
 
@@ -64,12 +64,12 @@ class Vision:
             ov += [f"task.data={self.data}", f"model.model_path={backbone}", f"common.seed={seed}", *extra]
             if self.b["vision_finetune_updates"]:
                 ov.append(f"optimization.max_update={self.b['vision_finetune_updates']}")
-            run_command(hydra_train_command(FINETUNE_CONFIGS, ft, *ov, run_dir=unit, save_dir=unit / "ckpt"), unit)
+            self.runner.train(FINETUNE_CONFIGS, ft, *ov, unit=unit)
             ckpt = unit / "ckpt" / "checkpoint_last.pt"
-            script("eval_image.py", ckpt, "--out", unit / "eval.json", unit=unit, log_name="eval.log")
+            self.runner.script("eval_image.py", ckpt, "--out", unit / "eval.json", unit=unit, log_name="eval.log")
             return {"metric": "top1", "value": json.loads((unit / "eval.json").read_text())["top1"],
                     "checkpoint": str(ckpt)}
-        return once(unit, make, self.progress, leaf=True)
+        return self.runner.once(unit, make, leaf=leaf)
 
     def frozen(self, task, method, seed):
         """k-NN or linear-probe top-1 of the frozen backbone (mean pooling)."""
@@ -80,33 +80,44 @@ class Vision:
             if pre:
                 backbone = self.pretrain(pre, seed)["checkpoint"]
             elif method == "supervised":
-                backbone = self.finetuned(method, seed)["checkpoint"]
+                backbone = self.finetuned(method, seed, leaf=False)["checkpoint"]
             else:
                 backbone = self.untrained(seed)["checkpoint"]
             name = "knn_eval.py" if task == "cifar_knn" else "linear_probe.py"
-            script(name, backbone, "--data", self.data, "--pool", "mean", "--out", unit / "eval.json",
+            self.runner.script(name, backbone, "--data", self.data, "--pool", "mean", "--out", unit / "eval.json",
                    unit=unit, log_name="eval.log")
             return {"metric": "top1", "value": json.loads((unit / "eval.json").read_text())["top1"]}
-        return once(unit, make, self.progress, leaf=True)
+        return self.runner.once(unit, make, leaf=True)
 
     def leaves(self):
         v = self.spec.vision
         return sum(len(v.methods) - (t == "cifar_finetune" and "untrained" in v.methods) for t in v.tasks) * len(self.spec.seeds)
 
-    def run(self):
-        v, res = self.spec.vision, {}
-        classes = sorted(p.name for p in (Path(self.data) / "val").iterdir() if p.is_dir())
+    def jobs(self):
+        """[(key, fn)]: the pretraining runs first, then every leaf result (task x method x seed)."""
+        v, work = self.spec.vision, []
         for method in v.methods:
             if METHODS[method][0]:
                 for seed in dict.fromkeys(map(v.pretrain_seed, self.spec.seeds)):
-                    self.pretrain(METHODS[method][0], seed)
+                    work.append((("pretrain", method, seed), lambda m=method, s=seed: self.pretrain(METHODS[m][0], s)))
         for task in v.tasks:
             for method in v.methods:
                 if task == "cifar_finetune" and not METHODS[method][1]:
                     continue  # the untrained backbone is a frozen-feature floor only
                 for seed in self.spec.seeds:
-                    r = self.finetuned(method, seed) if task == "cifar_finetune" else self.frozen(task, method, seed)
-                    res.setdefault(task, {}).setdefault(method, {})[seed] = r
+                    fn = self.finetuned if task == "cifar_finetune" else lambda m, s, task=task: self.frozen(task, m, s)
+                    work.append(((task, method, seed), lambda fn=fn, m=method, s=seed: fn(m, s)))
+        return [(("vision",) + k, fn) for k, fn in work]
+
+    def assemble(self, done):
+        """{"tasks": {task: {method: {seed: result}}}, "floors", "pretraining"} from ``done``."""
+        v, res = self.spec.vision, {}
+        classes = sorted(p.name for p in (Path(self.data) / "val").iterdir() if p.is_dir())
+        for (modality, task, method, *rest), r in done.items():
+            if modality == "vision" and task in v.tasks:
+                res.setdefault(task, {}).setdefault(method, {})[rest[0]] = r
+        res = {t: {m: res[t][m] for m in v.methods if m in res[t]} for t in v.tasks if t in res}
         floors = {t: ("chance", 100.0 / len(classes)) for t in v.tasks}
-        pre = {m: self.pretrain(METHODS[m][0], v.pretrain_seeds[0])["loss_curve"] for m in v.methods if METHODS[m][0]}
+        pre = {m: done[("vision", "pretrain", m, v.pretrain_seed(self.spec.seeds[0]))]["loss_curve"]
+               for m in v.methods if METHODS[m][0]}
         return {"tasks": res, "floors": floors, "pretraining": pre}
