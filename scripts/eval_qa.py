@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from d2v_ext import cli
+from d2v_ext.errors import ConfigError
 
 
 def parse_args(argv=None):
@@ -29,6 +30,11 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
     p.add_argument("--n-best", type=int, default=20, help="start/end candidates per window (default 20)")
     p.add_argument("--max-answer-len", type=int, default=30, help="longest answer in tokens (default 30)")
+    p.add_argument("--max-questions", type=int, default=0, metavar="N",
+                   help="score only the first N questions of each file (file order; XQuAD's languages share "
+                        "it, so the same questions in each). Default: all")
+    p.add_argument("--no-oracle", action="store_true",
+                   help="leave out the oracle EM/F1 (model-independent; about a third of the time)")
     p.add_argument("--skip-bad-examples", action="store_true",
                    help="count and skip malformed questions instead of stopping")
     p.add_argument("--gpu", action="store_true", help="run the model on CUDA when available")
@@ -43,6 +49,10 @@ def file_label(path):
     return name[:-5] if name.endswith(".json") else name
 
 
+def _num(v):
+    return "—" if v is None else f"{v:.1f}"
+
+
 def markdown(rows, avg):
     from d2v_ext.evaluation.paper_numbers import XQUAD_F1
 
@@ -52,7 +62,7 @@ def markdown(rows, avg):
     for r in rows + [avg]:
         ref = XQUAD_F1["mBERT"].get(r["name"])
         lines.append(f"| {r['name']} | {r['questions']} | {r['exact_match']:.1f} | {r['f1']:.1f} | "
-                     f"{r['oracle_exact_match']:.1f} | {r['oracle_f1']:.1f} | {r['baseline_f1']:.1f} | "
+                     f"{_num(r['oracle_exact_match'])} | {_num(r['oracle_f1'])} | {r['baseline_f1']:.1f} | "
                      f"{'—' if ref is None else ref} |")
     return head + "\n".join(lines) + "\n"
 
@@ -72,6 +82,8 @@ def main(argv=None):
     from d2v_ext.evaluation.squad_metric import squad_scores
 
     out = cli.check_output_dir(args.out, "--out")
+    if args.max_questions < 0:
+        raise ConfigError(f"--max-questions {args.max_questions}: expected a positive number (0: all)")
     for path in args.files:  # every file is checked before the model loads or anything is written
         read_squad_examples(path, skip_bad=args.skip_bad_examples)
     overrides = {"skip_bad_examples": args.skip_bad_examples}
@@ -82,25 +94,27 @@ def main(argv=None):
     for i, path in enumerate(args.files, 1):
         name = file_label(path)
         print(f"[{i}/{len(args.files)}] {name}: {path}", flush=True)
-        res, preds, tokenized = predict_file(model, task, path, args.batch_size, args.n_best, args.max_answer_len)
+        res, preds, tokenized = predict_file(model, task, path, args.batch_size, args.n_best, args.max_answer_len,
+                                             args.max_questions, not args.no_oracle)
         refs = {te.example.qid: te.example.answer_texts for te in tokenized}
         res["baseline_f1"] = squad_scores(first_words_predictions(tokenized), refs)["f1"]
         res.update(name=name, file=os.path.abspath(path))
         rows.append(res)
         print(f"    {res['questions']} questions, {res['windows']} windows, {res['seconds']} s: EM {res['exact_match']:.1f}"
-              f"  F1 {res['f1']:.1f}  oracle F1 {res['oracle_f1']:.1f}  first-3-words F1 {res['baseline_f1']:.1f}"
+              f"  F1 {res['f1']:.1f}  oracle F1 {_num(res['oracle_f1'])}  first-3-words F1 {res['baseline_f1']:.1f}"
               + (f"  ({res['skipped']} skipped)" if res["skipped"] else ""), flush=True)
         if out:
             write_json(out / "predictions" / f"{name}.json", preds)
     keys = ("exact_match", "f1", "oracle_exact_match", "oracle_f1", "baseline_f1")
     avg = {"name": "average", "questions": sum(r["questions"] for r in rows),
-           **{k: sum(r[k] for r in rows) / len(rows) for k in keys}}
+           **{k: None if rows[0][k] is None else sum(r[k] for r in rows) / len(rows) for k in keys}}
     table = markdown(rows, avg)
     print("\n" + table)
     if out:
         cli.write_atomic(out / "results.md", f"# QA evaluation of {os.path.abspath(args.checkpoint)}\n\n{table}")
         write_json(out / "results.json", {"checkpoint": os.path.abspath(args.checkpoint), "files": rows,
                                           "average": avg, "n_best": args.n_best,
+                                          "max_questions": args.max_questions or None,
                                           "max_answer_len": args.max_answer_len})
         print(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / 'predictions'}/")
     return 0

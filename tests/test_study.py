@@ -203,12 +203,12 @@ budget: {{text_pretrain_updates: 10, text_save_every: 10, squad_updates: 10, squ
     assert "no_pretrained_weights=true" in (tmp_path / "out" / "text" / "squad_xquad" / "random-s1" / "console.log").read_text()
 
 
-@pytest.mark.parametrize("name", ["tiny", "small", "paper"])
-def test_the_shipped_specs_check(name):
+@pytest.mark.parametrize("name, preset", [("tiny", "tiny"), ("small", "small"), ("paper", "paper"), ("budget", "tiny")])
+def test_the_shipped_specs_check(name, preset):
     from d2v_ext.study.spec import load_spec
 
     spec = load_spec(PROJECT_ROOT / "config" / "study" / f"{name}.yaml")
-    assert spec.preset == name and len(spec.seeds) == 3
+    assert spec.preset == preset and len(spec.seeds) == 3
     rc, out = study(PROJECT_ROOT / "config" / "study" / f"{name}.yaml", "--check", "--out", "/tmp/d2v_ext_study_check")
     assert rc == 0, out
     assert "results to compute or reuse" in out

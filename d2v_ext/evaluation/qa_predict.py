@@ -47,9 +47,9 @@ def window_logits(model, features, pad_idx, batch_size=64):
     return out
 
 
-def evaluate_examples(tokenized, features, logits=None, n_best=20, max_answer_len=30):
-    """Scores for one file. Without ``logits`` only the oracle is computed.
-    Returns (result dict, {id: predicted answer})."""
+def evaluate_examples(tokenized, features, logits=None, n_best=20, max_answer_len=30, oracle=True):
+    """Scores for one file. Without ``logits`` only the oracle is computed; ``oracle=False`` leaves
+    it out (its fields are then None). Returns (result dict, {id: predicted answer})."""
     by_ex = defaultdict(list)
     for j, f in enumerate(features):
         by_ex[f.example_index].append(j)
@@ -58,24 +58,27 @@ def evaluate_examples(tokenized, features, logits=None, n_best=20, max_answer_le
         feats = [features[j] for j in by_ex[i]]
         if logits is not None:
             preds[te.example.qid], _ = best_span(te, feats, [logits[j] for j in by_ex[i]], n_best, max_answer_len)
-        _, f1, em = oracle_span(te, feats, max_answer_len)
-        oracle_f1 += f1
-        oracle_em += em
+        if oracle:
+            _, f1, em = oracle_span(te, feats, max_answer_len)
+            oracle_f1 += f1
+            oracle_em += em
     n = max(len(tokenized), 1)
     refs = {te.example.qid: te.example.answer_texts for te in tokenized}
     res = {"questions": len(tokenized), "windows": len(features),
-           "oracle_exact_match": 100 * oracle_em / n, "oracle_f1": 100 * oracle_f1 / n}
+           "oracle_exact_match": 100 * oracle_em / n if oracle else None,
+           "oracle_f1": 100 * oracle_f1 / n if oracle else None}
     if logits is not None:
         s = squad_scores(preds, refs)
         res.update(exact_match=s["exact_match"], f1=s["f1"])
     return res, preds
 
 
-def predict_file(model, task, path, batch_size=64, n_best=20, max_answer_len=30):
+def predict_file(model, task, path, batch_size=64, n_best=20, max_answer_len=30, max_questions=0, oracle=True):
+    """Predictions and scores for one file (its first ``max_questions`` questions if given)."""
     t0 = time.time()
-    tokenized, features, stats = task.featurize_file(str(path))
+    tokenized, features, stats = task.featurize_file(str(path), limit=max_questions)
     logits = window_logits(model, features, task.source_dictionary.pad(), batch_size)
-    res, preds = evaluate_examples(tokenized, features, logits, n_best, max_answer_len)
+    res, preds = evaluate_examples(tokenized, features, logits, n_best, max_answer_len, oracle)
     res["skipped"] = sum(stats.skipped.values())
     res["realigned"] = stats.realigned
     res["seconds"] = round(time.time() - t0, 1)

@@ -24,8 +24,10 @@ import yaml
 
 from ..errors import ConfigError, D2vExtError
 from ..launch import hydra_train_command
+from . import forked
 
 LAUNCHERS = ("local", "basic", "slurm")
+BOOT = Path(__file__).resolve().parent / "slurm_boot"
 
 
 def _tail(path, n=15):
@@ -33,14 +35,17 @@ def _tail(path, n=15):
 
 
 def run_logged(cmd, unit, log_name="console.log", env=None):
-    """Run ``cmd`` in ``unit`` with its output appended to ``unit/log_name``; a failure names the
-    command's unit, exit status and log, with the log's last lines."""
+    """Run ``cmd`` in ``unit`` with its output appended to ``unit/log_name`` (forked from the preloaded
+    server where it can be, forked.py; else a subprocess); a failure names the command's unit, exit
+    status and log, with the log's last lines."""
     unit.mkdir(parents=True, exist_ok=True)
+    env = dict(env or os.environ, PYTHONUNBUFFERED="1")
     with open(unit / log_name, "a") as log:
         log.write(f"\n# {' '.join(map(str, cmd))}\n")
         log.flush()
-        rc = subprocess.run([str(c) for c in cmd], cwd=unit, stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(env or os.environ, PYTHONUNBUFFERED="1")).returncode
+        rc = forked.run(cmd, unit, unit / log_name, env)
+        if rc is None:
+            rc = subprocess.run([str(c) for c in cmd], cwd=unit, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     if rc != 0:
         raise D2vExtError(f"study: {unit} failed (exit {rc}); log {unit / log_name}:\n  {_tail(unit / log_name)}")
 
@@ -112,10 +117,22 @@ def parse_slurm(items, flag="--slurm"):
 
 
 def _hydra_value(v):
-    """A value as a hydra command-line override."""
+    """A value as a hydra command-line override value (strings quoted unless plain)."""
     if isinstance(v, str):
-        return v if v and all(c.isalnum() or c in "-_./:@%" for c in v) else "'" + v.replace("'", "\\'") + "'"
-    return yaml.safe_dump(v, default_flow_style=True, width=10**9).strip().replace("\n...", "")
+        return v if v and all(c.isalnum() or c in "-_./:@%" for c in v) else "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_hydra_value(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _launcher_override(key, value):
+    """``hydra.launcher.<key>=<value>`` overrides; a mapping (additional_parameters) key by key,
+    added to the launcher's (struct) mapping with ``+``."""
+    if isinstance(value, dict):
+        return [f"+hydra.launcher.{key}.{k}={_hydra_value(v)}" for k, v in value.items()]
+    return [f"hydra.launcher.{key}={_hydra_value(value)}"]
 
 
 class Slurm(Basic):
@@ -126,10 +143,15 @@ class Slurm(Basic):
     def __init__(self, params=None):
         super().__init__(threads=None)
         self.params = dict(params or {})
+        # first of the job's setup lines: slurm_boot/sitecustomize.py installs the plugin's `examples`
+        # alias before submitit unpickles the job (see there)
+        # (no ${...}: hydra would read it as an interpolation)
+        boot = f'if [ -z "$PYTHONPATH" ]; then export PYTHONPATH={BOOT}; else export PYTHONPATH={BOOT}:$PYTHONPATH; fi'
+        self.params["setup"] = [boot] + list(self.params.get("setup") or [])
 
     def launcher_overrides(self, unit):
         return [f"hydra.launcher.submitit_folder={unit / 'slurm' / '%j'}"] + [
-            f"hydra.launcher.{k}={_hydra_value(v)}" for k, v in self.params.items()]
+            o for k, v in self.params.items() for o in _launcher_override(k, v)]
 
     def executor(self, unit):
         """A submitit executor with the parameters hydra's launcher would give the same unit."""

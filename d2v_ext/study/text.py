@@ -170,10 +170,13 @@ class Text:
             if self.b["squad_train_examples"]:
                 ov.append(f"task.max_train_examples={self.b['squad_train_examples']}")
             self.runner.train(FINETUNE_CONFIGS, "squad", *ov, unit=unit)
+            subset = ["--max-questions", self.b["xquad_questions"]] if self.b["xquad_questions"] else []
             self.runner.script("eval_qa.py", unit / "ckpt" / "checkpoint_last.pt", *xquad, "--out", unit / "xquad",
+                               "--no-oracle", *subset,
                    unit=unit, log_name="eval.log")
             res = json.loads((unit / "xquad" / "results.json").read_text())
             return {"metric": "f1", "value": res["average"]["f1"], "exact_match": res["average"]["exact_match"],
+                    "questions_per_language": res["files"][0]["questions"],
                     "baseline_f1": res["average"]["baseline_f1"],
                     "per_language": {r["name"]: r["f1"] for r in res["files"]}}
         return self.runner.once(unit, make, leaf=True)
