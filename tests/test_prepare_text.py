@@ -74,6 +74,28 @@ def test_one_doc_per_line_and_srcdict(botchan, tmp_path):
     assert lines[0] in (None, rows[0].split("\t")[0].strip())
 
 
+def test_vocab_size_keeps_the_most_frequent_tokens(botchan, tmp_path):
+    """--vocab-size N: the dictionary is the full one's first (most frequent) entries, N with fairseq's
+    4 specials; the same text binarizes to the same ids, with the dropped tokens as <unk>."""
+    from fairseq.data import Dictionary, data_utils
+
+    out, _ = botchan
+    rc, log = prepare(require_data("text", "botchan.txt"), "--out", tmp_path / "v", "--vocab-size", 1000)
+    assert rc == 0, log
+    full, small = (out / "dict.txt").read_text().splitlines(), (tmp_path / "v" / "dict.txt").read_text().splitlines()
+    assert len(full) > 4000 and len(small) == 1000 - 4 and small == full[:len(small)]
+    df, ds = Dictionary.load(str(out / "dict.txt")), Dictionary.load(str(tmp_path / "v" / "dict.txt"))
+    a = data_utils.load_indexed_dataset(str(out / "train"), df)
+    b = data_utils.load_indexed_dataset(str(tmp_path / "v" / "train"), ds)
+    assert len(a) == len(b)
+    for i in range(0, len(a), 97):
+        x, y = a[i].tolist(), b[i].tolist()
+        assert y == [t if t < len(ds) else ds.unk() for t in x]
+    for bad in (["--vocab-size", 3], ["--vocab-size", 100, "--srcdict", out / "dict.txt"]):
+        rc, log = prepare(require_data("text", "botchan.txt"), "--out", tmp_path / "bad", *bad)
+        assert rc == 2 and "--vocab-size" in log and not (tmp_path / "bad").exists()
+
+
 def test_undecodable_bytes_name_file_and_line(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine line\nsecond line\nbroken \xff\xfe here\n")

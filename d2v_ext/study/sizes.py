@@ -29,7 +29,7 @@ def size_overrides(budget, recipe, pretraining=True):
             if not dim:
                 raise ValueError("text_ffn needs text_dim for data2vec 2.0 (mlp_ratio = ffn / dim)")
             value = ffn / dim
-        out.append(f"{key}={value}")
+        out.append(f"++{key}={value}")  # ++: a recipe need not list the key (2.0's mlp_ratio is a default)
     if layers and pretraining and recipe != "text_mlm":  # data2vec v1 averages the top 2/3 (8 of 12), 2.0 all
-        out.append(f"model.average_top_k_layers={layers if recipe == 'text_v2' else math.ceil(layers * 2 / 3)}")
+        out.append(f"++model.average_top_k_layers={layers if recipe == 'text_v2' else math.ceil(layers * 2 / 3)}")
     return out
