@@ -44,6 +44,10 @@ def write_spec(tmp_path, text=None, name="spec.yaml"):
     (("updates: [20]", "updates: [30]"), r"budget_curve\.updates: \[30\]: each must be a multiple"),
     (("corpus: ", "corpus: /nonexistent/corpus.txt #"), r"text\.corpus\[0\]: /nonexistent/corpus\.txt does not exist"),
     (("name: test", "name: test\ndata: /nonexistent"), r"data: /nonexistent/glue/SST-2/train\.tsv does not exist"),
+    (("  pretrain_seeds: [1]", "  pretrain_seeds: [1]\n  checkpoints: {random: /x.pt}"),
+     r"text\.checkpoints\.random: expected one of the pretrained methods of text\.methods \['data2vec'\]"),
+    (("  pretrain_seeds: [1]", "  pretrain_seeds: [1]\n  checkpoints: {data2vec: /nonexistent.pt}"),
+     r"text\.checkpoints\.data2vec: /nonexistent\.pt does not exist"),
     (("seeds: [1, 2]", "seeds: [1, 2"), r"bad\.yaml:\d+: not valid YAML"),
 ])
 def test_a_malformed_spec_is_a_clear_error_before_anything_runs(tmp_path, edit, expected):
@@ -246,3 +250,32 @@ budget: {{text_pretrain_updates: 4, text_save_every: 4, sst2_few_train: 100, glu
         # 600 = the capped dictionary (specials included); the masked-LM tasks add <mask>
         assert emb[0] in (600, 601) and emb[1] == 32 and fc1 == {(96, 32)} and layers == 2, (ckpt, emb, fc1, layers)
     assert len(list(out.glob("sst2_few/*/ckpt/checkpoint_last.pt"))) == 4
+
+
+@pytest.mark.e2e
+def test_given_checkpoints_replace_pretraining(tmp_path, monkeypatch):
+    """text.checkpoints + text.dict (released weights): nothing is pretrained or binarized, and the
+    given checkpoint fine-tunes to exactly the numbers of the study that trained it."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # one thread: runs are bitwise repeatable
+    first = write_spec(tmp_path, SPEC.format(corpus=require_data("text", "botchan.txt"))
+                       .replace("methods: [data2vec, random]", "methods: [data2vec]")
+                       .replace("seeds: [1, 2]", "seeds: [1]").replace("budget_curve:", "# budget_curve:"), "a.yaml")
+    rc, log = study(first, "--out", tmp_path / "a")
+    assert rc == 0, log[-3000:]
+    ckpt = tmp_path / "a" / "text" / "pretrain" / "data2vec-s1" / "ckpt" / "checkpoint_last.pt"
+    second = write_spec(tmp_path, first.read_text().replace(
+        "  pretrain_seeds: [1]", f"  pretrain_seeds: [1]\n  checkpoints: {{data2vec: {ckpt}}}\n"
+                                 f"  dict: {tmp_path / 'a' / 'text' / 'corpus' / 'bin' / 'dict.txt'}"), "b.yaml")
+    rc, log = study(second, "--out", tmp_path / "b")
+    assert rc == 0, log[-3000:]
+    a, b = (json.loads((tmp_path / x / "report.json").read_text())["tables"]["sst2_few"]["rows"] for x in "ab")
+    assert b["data2vec"]["values"] == a["data2vec"]["values"]
+    assert not (tmp_path / "b" / "text" / "pretrain").exists() and not (tmp_path / "b" / "text" / "corpus").exists()
+    assert f"finetune_from_model={ckpt}" in (tmp_path / "b" / "text" / "sst2_few" / "data2vec-s1" / "console.log").read_text()
+    # a given checkpoint needs its dictionary, and cannot feed a budget curve
+    bad = write_spec(tmp_path, second.read_text().replace("  dict: ", "  # dict: "), "c.yaml")
+    rc, out = study(bad, "--out", tmp_path / "c")
+    assert rc == 2 and "text.dict: missing" in out
+    bad = write_spec(tmp_path, second.read_text().replace("# budget_curve:", "budget_curve:"), "d.yaml")
+    rc, out = study(bad, "--out", tmp_path / "d")
+    assert rc == 2 and "budget_curve.methods: ['data2vec']: a given checkpoint" in out

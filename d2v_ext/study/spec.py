@@ -5,6 +5,8 @@
     data: null                    # bundled data folder (default $D2V_EXT_DATA or ../shared/data)
     text:
       corpus: null                # pretraining text files (default: the demo corpus, see text.py)
+      checkpoints: {data2vec: /ckpt/d2v.pt}   # optional: weights used instead of pretraining here
+      dict: /ckpt/dict.txt        # the dictionary of text.checkpoints (required with them)
       pretrain_seeds: [1]         # optional (default: seeds); a seed not listed uses the first's model
       methods: [data2vec, data2vec2, mlm, random]
       tasks: [sst2_few, sst2_many, nli3, squad_xquad]
@@ -36,8 +38,8 @@ VISION_METHODS = {"data2vec": "vision_v1", "data2vec2": "image_v2", "mae": "mae"
 TEXT_TASKS = ("sst2_few", "sst2_many", "nli3", "squad_xquad")
 VISION_TASKS = ("cifar_finetune", "cifar_knn", "cifar_probe")
 TOP_KEYS = {"name", "preset", "seeds", "data", "text", "vision", "budget_curve", "budget"}
-MODALITY_KEYS = {"text": {"corpus", "methods", "tasks", "pretrain_seeds"},
-                 "vision": {"images", "methods", "tasks", "pretrain_seeds"}}
+MODALITY_KEYS = {"text": {"corpus", "methods", "tasks", "pretrain_seeds", "checkpoints", "dict"},
+                 "vision": {"images", "methods", "tasks", "pretrain_seeds", "checkpoints"}}
 # the bundled files each task reads, relative to the data folder
 TASK_DATA = {"sst2_few": ("glue/SST-2/train.tsv", "glue/SST-2/dev.tsv"),
              "sst2_many": ("glue/SST-2/train.tsv", "glue/SST-2/dev.tsv"),
@@ -54,6 +56,8 @@ class Modality:
     pretrain_seeds: list
     source: Path = None   # vision: the ImageFolder root
     corpus: list = None   # text: pretraining files (None: the demo corpus)
+    checkpoints: dict = field(default_factory=dict)  # method -> given pretrained checkpoint (not pretrained here)
+    dict: Path = None     # text: the given checkpoints' dictionary
 
     def pretrain_seed(self, seed):
         """The pretraining run a fine-tuning seed starts from: its own seed, or the first listed."""
@@ -166,9 +170,41 @@ def load_spec(path) -> Spec:
         spec.vision.source = Path(raw["vision"].get("images") or data / "images" / "cifar10")
         for split in ("train", "val"):
             _need(path, "vision.images", spec.vision.source / split, "an ImageFolder root with train/ and val/")
+    for name, methods in (("text", TEXT_METHODS), ("vision", VISION_METHODS)):
+        m = getattr(spec, name)
+        if m is not None:
+            m.checkpoints = _checkpoints(path, name, raw[name].get("checkpoints"), m.methods, methods)
+    if spec.text is not None:
+        d = raw["text"].get("dict")
+        if spec.text.checkpoints and not d:
+            raise _err(path, "text.dict", "missing: text.checkpoints need the dictionary they were trained with "
+                                          "(fairseq's dict.txt)")
+        if d:
+            _need(path, "text.dict", d, "the checkpoints' dictionary (dict.txt)")
+            spec.text.dict = Path(d)
     if raw.get("budget_curve") is not None:
         spec.curve = _curve(path, raw["budget_curve"], spec)
+        given = [m for m in spec.curve["methods"] if m in spec.text.checkpoints]
+        if given:
+            raise _err(path, "budget_curve.methods", f"{given}: a given checkpoint has no pretraining run to take "
+                                                     "checkpoints from; leave it out of text.checkpoints or the curve")
     return spec
+
+
+def _checkpoints(path, name, node, methods, known):
+    """``{method: checkpoint}``: released or earlier weights used instead of pretraining here."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise _err(path, f"{name}.checkpoints", f"expected a mapping method: checkpoint file, got {node!r}")
+    out = {}
+    for m, ckpt in node.items():
+        if m not in methods or not known.get(m):
+            raise _err(path, f"{name}.checkpoints.{m}", f"expected one of the pretrained methods of {name}.methods "
+                                                        f"{[x for x in methods if known.get(x)]}")
+        _need(path, f"{name}.checkpoints.{m}", ckpt, "a pretraining checkpoint")
+        out[m] = Path(ckpt).resolve()
+    return out
 
 
 def _curve(path, node, spec):

@@ -51,7 +51,12 @@ class Text:
 
     # --- shared inputs -------------------------------------------------------------------------
     def corpus(self):
-        unit = self.out / "corpus"
+        """The pretraining data and its dictionary. With ``text.dict`` (released weights), the corpus is
+        binarized with that dictionary; if every pretrained method has ``text.checkpoints``, there is
+        nothing to pretrain and only the dictionary is used."""
+        unit, t = self.out / "corpus", self.spec.text
+        if t.dict and all(m in t.checkpoints for m in t.methods if TEXT_METHODS[m]):
+            return {"bin": None, "dict": str(t.dict)}
 
         def make():
             unit.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,8 @@ class Text:
             else:
                 text = demo_corpus(self.spec.data, unit)
             vocab = ["--vocab-size", self.b["text_vocab"]] if self.b["text_vocab"] else []
+            if t.dict:  # the released checkpoints' dictionary, as it is
+                vocab = ["--srcdict", t.dict]
             self.runner.script("prepare_text.py", text, "--out", unit / "bin", "--workers", "2", "--quiet", *vocab,
                                unit=unit, log_name="prepare.log")
             return {"bin": str(unit / "bin"), "dict": str(unit / "bin" / "dict.txt")}
@@ -80,7 +87,11 @@ class Text:
 
     # --- pretraining ---------------------------------------------------------------------------
     def pretrain(self, method, seed):
+        """The method's pretraining run (or its ``text.checkpoints`` entry: nothing to run)."""
         recipe, seed = TEXT_METHODS[method], self.spec.text.pretrain_seed(seed)
+        if method in self.spec.text.checkpoints:
+            return {"checkpoint": str(self.spec.text.checkpoints[method]), "recipe": recipe, "loss_curve": [],
+                    "given": True}
         unit = self.out / "pretrain" / f"{method}-s{seed}"
         curve = self.spec.curve and method in self.spec.curve["methods"]
 
