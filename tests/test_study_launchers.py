@@ -1,5 +1,6 @@
 """scripts/study.py --launcher / --jobs: the hydra launcher configs compose; a small study gives the
-same numbers run locally (1 and 2 jobs at a time), through hydra's basic launcher, and on "SLURM"
+same numbers run locally (forked, 1 at a time), through hydra's basic launcher (subprocesses, 2 at
+a time), and on "SLURM"
 through hydra's submitit launcher, where a stand-in for sbatch/srun/sacct (tests/fake_slurm) runs
 the jobs on this machine and keeps the job specs (#SBATCH lines) it was given."""
 import json
@@ -107,15 +108,6 @@ def test_slurm_jobs_unpickle_upstream_classes_only_with_the_boot_folder(tmp_path
     assert str(BOOT) in Slurm({}).params["setup"][0]
 
 
-@pytest.mark.e2e
-def test_two_jobs_at_a_time_give_the_same_numbers(local, tmp_path):
-    _, ref, _ = local
-    out, report, log = run_study(tmp_path, "out", "--jobs", "2")
-    assert values(report) == values(ref)
-    assert "(local launcher, 2 at a time)" in log
-    assert log.count("text/pretrain/data2vec-s1: ") == 1  # needed by both tasks, computed once
-
-
 def test_a_forked_command_is_the_process_a_subprocess_would_be(tmp_path):
     """forked.run: the command's argv, working folder, environment (the server's is not leaked),
     log (stdout and stderr, appended) and exit status; what it cannot fork it declines (None)."""
@@ -145,11 +137,15 @@ def test_a_forked_command_is_the_process_a_subprocess_would_be(tmp_path):
 
 
 @pytest.mark.e2e
-def test_the_basic_launcher_gives_the_same_numbers(local, tmp_path):
-    """Also without the fork server (every command a subprocess): the same numbers."""
+def test_the_basic_launcher_two_at_a_time_without_the_fork_server_gives_the_same_numbers(local, tmp_path):
+    """hydra's basic launcher, two units at a time, every command a plain subprocess: the numbers of
+    the one-at-a-time, forked local run; a unit two others need is computed once."""
     _, ref, _ = local
-    out, report, _ = run_study(tmp_path, "out", "--launcher", "basic", env={"D2V_EXT_NO_FORKSERVER": "1"})
+    out, report, log = run_study(tmp_path, "out", "--launcher", "basic", "--jobs", "2",
+                                 env={"D2V_EXT_NO_FORKSERVER": "1"})
     assert values(report) == values(ref)
+    assert "(basic launcher, 2 at a time)" in log
+    assert log.count("text/pretrain/data2vec-s1: ") == 1  # needed by both tasks, computed once
     console = (out / "text" / "sst2_few" / "random-s1" / "console.log").read_text()
     assert " -m " in console and "hydra/launcher=basic" in console
     assert (out / "text" / "sst2_few" / "random-s1" / "multirun.yaml").is_file()
