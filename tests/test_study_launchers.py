@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,9 @@ def run_study(tmp, name, *args, env=None):
     cmd = [sys.executable, PROJECT_ROOT / "scripts" / "study.py", spec, "--out", out, *args]
     p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900,
                        env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **(env or {})))
-    assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
+    fake = (env or {}).get("FAKE_SLURM_DIR")
+    jobs = "".join(f"\n== {f}\n{f.read_text()[-1000:]}" for f in sorted(Path(fake).glob("*.log"))) if fake else ""
+    assert p.returncode == 0, (p.stdout + p.stderr)[-5000:] + jobs  # + what the fake jobs' bash printed
     return out, json.loads((out / "report.json").read_text()), p.stdout
 
 
