@@ -94,6 +94,8 @@ try:
     print("VAR", abs(float(got) - float(torch.sqrt(y.var(dim=0) + 1e-6).mean())))
 except RuntimeError as e:
     print("FAILED", str(e).splitlines()[0])
+sys.stdout.flush()
+dist.destroy_process_group()  # left to interpreter exit, gloo's threads can abort it ("terminate called ...")
 """
 
 

@@ -154,11 +154,12 @@ def test_without_the_prefetch_fix_a_thread_prepares_batches():
 
 # ---- upstream_image_samples_seeded -------------------------------------------------------------------
 SAMPLES = PRELUDE + """
-import random, numpy as np, torch
-from fairseq.examples.data2vec.tasks.image_pretraining import ImagePretrainingConfig, ImagePretrainingTask
+import importlib, random, numpy as np, torch
 from omegaconf import OmegaConf
-cfg = OmegaConf.merge(OmegaConf.structured(ImagePretrainingConfig), {{"data": {root!r}, "input_size": 32}})
-task = ImagePretrainingTask.setup_task(cfg)
+module = importlib.import_module("fairseq.examples.data2vec.tasks.{task}")
+Config, Task = (getattr(module, n) for n in {names!r})
+cfg = OmegaConf.merge(OmegaConf.structured(Config), {{"data": {root!r}, "input_size": 32}})
+task = Task.setup_task(cfg)
 task.load_dataset("train")
 ds = task.dataset("train")
 task.get_batch_iterator(ds, max_sentences=4, seed=5)  # as the trainer does: stamps common.seed
@@ -172,13 +173,21 @@ print("SAME" if torch.equal(first, again) else "DIFFERENT", "RESTORED" if torch.
 """
 
 
-def test_image_samples_do_not_depend_on_what_ran_before():
-    rc, out = run_python(SAMPLES.format(root=str(require_data("images", "cifar10"))))
+IMAGE_TASKS = pytest.mark.parametrize("task, names", [
+    ("image_pretraining", ("ImagePretrainingConfig", "ImagePretrainingTask")),  # v1 (ImageDataset)
+    ("mae_image_classification", ("MaeImageClassificationConfig", "MaeImageClassificationTask")),  # 2.0/MAE fine-tuning
+], ids=["v1_pretraining", "mae_finetuning"])
+
+
+@IMAGE_TASKS
+def test_image_samples_do_not_depend_on_what_ran_before(task, names):
+    rc, out = run_python(SAMPLES.format(task=task, names=names, root=str(require_data("images", "cifar10"))))
     assert rc == 0 and "SAME RESTORED" in out, out[-2000:]
 
 
-def test_without_sample_seeds_crops_depend_on_the_global_generators():
-    rc, out = run_python(SAMPLES.format(root=str(require_data("images", "cifar10"))),
+@IMAGE_TASKS
+def test_without_sample_seeds_crops_depend_on_the_global_generators(task, names):
+    rc, out = run_python(SAMPLES.format(task=task, names=names, root=str(require_data("images", "cifar10"))),
                          skip_fixes=["upstream_image_samples_seeded"])
     assert rc == 0 and "DIFFERENT" in out, out[-2000:]
 

@@ -1,8 +1,12 @@
 """Fix: upstream's image datasets draw their augmentations from the global generators.
 
-``ImageDataset`` (v1 vision's ``image_pretraining``) and ``MaeImageDataset`` (data2vec 2.0's
-``mae_image_pretraining``) crop, flip and jitter with torch's and Python's global generators, and
-compute 2.0's masks with NumPy's. The crops of an image then depend on what ran before (and, with
+``ImageDataset`` (v1 vision's ``image_pretraining`` and ``image_classification``) and
+``MaeImageDataset`` (data2vec 2.0's ``mae_image_pretraining``) crop, flip and jitter with torch's
+and Python's global generators, and compute 2.0's masks with NumPy's. ``MaeFinetuningImageDataset``
+(``mae_image_classification``: data2vec 2.0 and MAE fine-tuning) draws timm's crops, RandAugment
+and random erasing from Python's ``random``, which fairseq never seeds: the first batch, drawn
+before the trainer's first per-update reseed, differed from run to run, so two runs of the same
+command ended 0.2 points apart. The crops of an image then depend on what ran before (and, with
 ``num_workers > 0``, on the worker), so a resumed run sees other crops than the uninterrupted one.
 Each sample is now drawn under generators seeded from (``common.seed``, epoch, index), as
 fairseq's own ``MaskTokensDataset`` seeds its masks, and the global generators are restored after.
@@ -19,7 +23,8 @@ from .prefetch_thread import BATCH_ITERATOR
 from .signature import install_wrapper
 
 DATASETS = (("fairseq.examples.data2vec.data.image_dataset", "ImageDataset"),
-            ("fairseq.examples.data2vec.data.mae_image_dataset", "MaeImageDataset"))
+            ("fairseq.examples.data2vec.data.mae_image_dataset", "MaeImageDataset"),
+            ("fairseq.examples.data2vec.data.mae_finetuning_image_dataset", "MaeFinetuningImageDataset"))
 
 
 @contextlib.contextmanager
