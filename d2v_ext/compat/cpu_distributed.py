@@ -8,7 +8,10 @@ no CUDA) and asks for several processes, ``call_main`` now sets the start-up its
 environment (``env://``, ``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK``, one process per rank), or one
 spawned process per rank on a free localhost port; backend ``gloo`` (NCCL needs GPUs) and
 ``legacy_ddp`` for ``c10d`` (torch's DDP wrapper takes no ``device_ids`` for CPU modules; both
-average the all-reduced gradients). GPU runs take fairseq's own path unchanged.
+average the all-reduced gradients). GPU runs take fairseq's own path unchanged. Each CPU rank
+destroys its process group when training returns: left to interpreter exit, gloo's threads now and
+then abort the finished process ("terminate called without an active exception", SIGABRT), and
+the spawn then fails a run that trained to the end.
 
 fairseq-hydra-train calls ``call_main`` before it imports ``common.user_dir``, so the recipes import
 the plugin first, through a hydra callback (``d2v_ext/hydra_callback.py``).
@@ -59,6 +62,18 @@ def prepare_cpu_distributed(cfg):
     return True
 
 
+def distributed_main_then_close(i, main, cfg, kwargs):
+    """fairseq's ``distributed_main`` for one CPU rank, then its process group destroyed (a
+    module-level function: ``torch.multiprocessing.spawn`` pickles it by name)."""
+    import fairseq.distributed.utils as du
+
+    try:
+        return du.distributed_main(i, main, cfg, kwargs)
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
 def cpu_distributed_start():
     """Let ``call_main`` start multi-process training on CPU (torchrun or fairseq's own spawn)."""
     import fairseq.distributed.utils as du
@@ -71,11 +86,11 @@ def cpu_distributed_start():
                 return original(cfg, main, **kwargs)
             d = cfg.distributed_training
             if d.distributed_no_spawn:  # torchrun started this process for its rank
-                return du.distributed_main(d.device_id, main, cfg, kwargs)
+                return distributed_main_then_close(d.device_id, main, cfg, kwargs)
             kwargs["start_rank"] = d.distributed_rank or 0
             with open_dict(cfg):
                 d.distributed_rank = None  # distributed_main assigns start_rank + i
-            torch.multiprocessing.spawn(fn=du.distributed_main, args=(main, cfg, kwargs),
+            torch.multiprocessing.spawn(fn=distributed_main_then_close, args=(main, cfg, kwargs),
                                         nprocs=d.distributed_world_size, join=True)
 
         return call_main
